@@ -1,0 +1,197 @@
+"""Machinery behind the visible checks: call a student's function safely and judge its output.
+
+A failed check raises `CheckFailed` (an AssertionError) whose message says what is wrong
+and, when the result matches a catalogued mistake, names it. Expected values are never
+printed.
+"""
+import contextlib
+import copy
+import io
+import json
+import os
+import warnings
+from importlib import resources
+
+import numpy as np
+
+MISTAKE_MARK = "Named mistake:"
+RTOL = 1e-6
+MUTATION = ("Input modified in place",
+            "Graded functions must leave their inputs unchanged, because the caller may still need "
+            "them (to plot a path, or to retry a step). Work on a copy (w = w.copy(); w -= ...) or "
+            "build new arrays (w - lr * grad).")
+
+
+class CheckFailed(AssertionError):
+    """A check found something wrong; the message tells the student what."""
+
+
+def mistake_message(key: str, title: str, hint: str) -> str:
+    """The one format in which every check names a catalogued mistake."""
+    return f"{MISTAKE_MARK} {title} [{key}]\n  {hint}"
+
+
+@contextlib.contextmanager
+def quiet():
+    """Run student code without letting warnings or stderr output escape.
+
+    nbgrader scores a test cell 0 as soon as anything reaches stderr, so a warning
+    raised by correct code (an overflow in a diverging run, say) must not escape.
+    """
+    sink = io.StringIO()
+    saved_fd = _redirect_fd(2)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        _restore_fd(2, saved_fd)
+
+
+def _redirect_fd(fd):
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return None
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return saved
+
+
+def _restore_fd(fd, saved):
+    if saved is not None:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+class Outcome:
+    """What one call of a student's function did: its result, its exception, mutated inputs."""
+
+    def __init__(self, result=None, error=None, mutated=()):
+        self.result, self.error, self.mutated = result, error, tuple(mutated)
+
+    def problem(self, name: str):
+        """A sentence about what went wrong in the call itself, or None."""
+        if isinstance(self.error, NotImplementedError):
+            return f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+        if self.error is not None:
+            return f"{name} raised {type(self.error).__name__}: {str(self.error)[:300]}"
+        if self.mutated:
+            names = ", ".join(f"`{n}`" for n in self.mutated)
+            return f"{name} modified its input {names}.\n" + mistake_message("mutates_input", *MUTATION)
+        return None
+
+
+def invoke(fn, kwargs: dict) -> Outcome:
+    """Call fn(**copies of kwargs) quietly; record its result, exception and mutated inputs.
+
+    Random generators are passed as they are, so the caller sees how far fn advanced them.
+    """
+    shared = {id(v): v for v in kwargs.values() if isinstance(v, np.random.Generator)}
+    given = copy.deepcopy(kwargs, shared)
+    try:
+        with quiet():
+            result = fn(**given)
+    except Exception as error:  # the student's code may raise anything
+        return Outcome(error=error)
+    mutated = [k for k, v in kwargs.items() if isinstance(v, np.ndarray) and not _same(v, given[k])]
+    return Outcome(result=result, mutated=mutated)
+
+
+def _same(a, b) -> bool:
+    return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def outputs_of(result, names, fn_name):
+    """Split a result into its outputs, checking their number; returns a list."""
+    if len(names) == 1:
+        return [result]
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        raise CheckFailed(f"{fn_name} must return {len(names)} values ({', '.join(names)}), "
+                          f"got {_describe(result)}.")
+    return list(result)
+
+
+def check_float_array(value, shape, what: str) -> np.ndarray:
+    """`value` must be a finite floating-point array (or a real scalar when shape is ())."""
+    if shape == () and isinstance(value, (float, np.floating)):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise CheckFailed(f"{what} should be a NumPy array of shape {shape}, got {_describe(value)}.")
+    if value.shape != tuple(shape):
+        raise CheckFailed(f"{what} has shape {value.shape} but should have shape {tuple(shape)}.")
+    if not np.issubdtype(value.dtype, np.floating):
+        raise CheckFailed(f"{what} has dtype {value.dtype}; it should hold floating-point numbers.")
+    if not np.all(np.isfinite(value)):
+        raise CheckFailed(f"{what} contains NaN or infinity.")
+    return value
+
+
+def relative_difference(a, b) -> float:
+    """max |a - b| / max(max |b|, 1e-12): a normwise relative error."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b), initial=0.0) / max(np.max(np.abs(b), initial=0.0), 1e-12))
+
+
+def close(outputs, expected, rtol: float) -> bool:
+    """True when every output agrees with its expected array to `rtol` (normwise)."""
+    return all(np.shape(o) == np.shape(e) and relative_difference(o, e) <= rtol
+               for o, e in zip(outputs, expected))
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"a value of type {type(value).__name__}"
+
+
+def load_fixture(topic: str) -> dict:
+    """The stored inputs, expected outputs and mistake fingerprints of a topic's visible checks."""
+    text = resources.files("course_lib.fixtures").joinpath(f"{topic}.json").read_text()
+    return json.loads(text)
+
+
+def _as_input(value):
+    return np.array(value, dtype=float) if isinstance(value, list) else value
+
+
+def check_against_fixture(fn, topic: str, name: str) -> None:
+    """The visible check of a function judged by its values.
+
+    Calls `fn` once on stored inputs and checks: it runs, returns the right number of
+    floating-point arrays of the right shapes, leaves its inputs unchanged, and agrees
+    with the stored full-precision result. A disagreement that matches a catalogued
+    mistake is named.
+    """
+    spec = load_fixture(topic)[name]
+    kwargs = {k: _as_input(v) for k, v in spec["inputs"].items()}
+    outcome = invoke(fn, kwargs)
+    problem = outcome.problem(name)
+    if problem:
+        raise CheckFailed(problem)
+    names = spec["output_names"]
+    expected = [np.array(e, dtype=float) for e in spec["expected"]]
+    outputs = outputs_of(outcome.result, names, name)
+    outputs = [check_float_array(o, e.shape, f"{name}'s {n}") for o, e, n in zip(outputs, expected, names)]
+    if close(outputs, expected, RTOL):
+        print(f"✓ {name} passes the visible checks (types and shapes, inputs unchanged, one step "
+              "against stored values). Grading runs more cases.")
+        return
+    wrong = [n for o, e, n in zip(outputs, expected, names) if relative_difference(o, e) > RTOL]
+    message = f"{name} returns the right shapes, but {', '.join(wrong)} differ from the stored result."
+    for mistake in spec["mistakes"]:
+        fingerprint = [np.array(m, dtype=float) for m in mistake["outputs"]]
+        if close(outputs, fingerprint, 1e-4):
+            raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
+    raise CheckFailed(message + " Compare your code with the update rule above, term by term.")
+
+
+def named_mistake(topic: str, name: str, key: str) -> str:
+    """The `mistake_message` of catalogued mistake `key` of function `name`."""
+    for mistake in load_fixture(topic)[name]["mistakes"]:
+        if mistake["key"] == key:
+            return mistake_message(key, mistake["title"], mistake["hint"])
+    raise KeyError(f"no catalogued mistake {key!r} for {name}")

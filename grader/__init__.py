@@ -1,0 +1,7 @@
+"""Instructor side: reference solutions, hidden checks, catalogued mistakes, grading pipeline.
+
+Test cells of the source notebooks call `grade(topic, name, fn, points)` in their hidden part.
+"""
+from grader.checking import grade
+
+__all__ = ["grade"]

@@ -1,0 +1,54 @@
+"""Write the visible checks' fixtures: stored inputs, the reference's outputs, mistake fingerprints.
+
+`course_lib/fixtures/<topic>.json` is generated from `grader` by `course fixtures`; a test
+proves the committed files are current. They hold values for one input per function,
+never code.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from course_lib.checking import invoke, outputs_of
+from grader.checking import ByReference, topic_modules
+
+FIXTURE_DIR = Path(__file__).resolve().parent.parent / "course_lib" / "fixtures"
+
+
+def _plain(value):
+    value = np.asarray(value)
+    return value.tolist() if value.ndim else float(value)
+
+
+def fixture(topic: str) -> dict:
+    """The fixture of every graded function of `topic`."""
+    specs, reference, mistakes = topic_modules(topic)
+    result = {}
+    for name, spec in specs.SPECS.items():
+        entry = {"mistakes": [{"key": m.key, "title": m.title, "hint": m.hint} for m in mistakes.MISTAKES[name]]}
+        if isinstance(spec, ByReference):
+            entry["inputs"] = {k: _plain(v) if isinstance(v, np.ndarray) else v for k, v in spec.visible.items()}
+            entry["output_names"] = list(spec.outputs)
+            entry["expected"] = [_plain(o) for o in
+                                 outputs_of(getattr(reference, name)(**spec.visible), spec.outputs, name)]
+            for mistake, described in zip(mistakes.MISTAKES[name], entry["mistakes"]):
+                outcome = invoke(mistake.implementation, spec.visible)
+                if outcome.error is None:
+                    described["outputs"] = [_plain(o) for o in outputs_of(outcome.result, spec.outputs, name)]
+            entry["mistakes"] = [m for m in entry["mistakes"] if "outputs" in m]
+        result[name] = entry
+    return result
+
+
+def render(topic: str) -> str:
+    return json.dumps(fixture(topic), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_fixtures(topics) -> list:
+    """Regenerate the fixture file of each topic; returns the paths written."""
+    paths = []
+    for topic in topics:
+        path = FIXTURE_DIR / f"{topic}.json"
+        path.write_text(render(topic), encoding="utf-8")
+        paths.append(path)
+    return paths

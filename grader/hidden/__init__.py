@@ -1,0 +1,1 @@
+"""Hidden-check specifications, one module per assignment topic: SPECS[function] -> Spec."""

@@ -1,0 +1,1 @@
+"""Catalogued mistakes, one module per assignment topic: MISTAKES[function] -> list of Mistake."""

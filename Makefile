@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/course demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from course_lib.checking import (CheckFailed, check_float_array, close, invoke, mistake_message,
-                                 outputs_of)
+                                 outputs_of, relative_difference)
 
 ANSWER_DIRS = tuple(os.path.join(os.path.dirname(__file__), d) + os.sep for d in ("reference", "mistakes"))
 
@@ -150,12 +150,17 @@ def _judge_case(name, fn, reference, mistakes, spec, case):
                 check_float_array(got, np.shape(want), f"{name}'s {out}")
     except CheckFailed as failure:
         return case.label, str(failure), None
-    if all(close(g, e, case.rtol) for g, e in zip(produced, expected)):
+    wrong = [out for out, got, want in zip(spec.outputs, _per_output(produced), _per_output(expected))
+             if relative_difference(got, want) > case.rtol]
+    if not wrong:
         return case.label, None, None
-    wrong = sorted({out for g, e in zip(produced, expected) for out, a, b in zip(spec.outputs, g, e)
-                    if not close([a], [b], case.rtol)}, key=spec.outputs.index)
     problem = f"{', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the reference."
     return case.label, problem, _diagnose(produced, mistakes, spec, case, name)
+
+
+def _per_output(steps):
+    """Each output stacked over the steps of a case, so it is compared relative to its overall scale."""
+    return [np.array([np.asarray(step[j], dtype=float) for step in steps]) for j in range(len(steps[0]))]
 
 
 def _diagnose(produced, mistakes, spec, case, name):
@@ -165,7 +170,7 @@ def _diagnose(produced, mistakes, spec, case, name):
             theirs = [outputs_of(r, spec.outputs, name) for r in run_case(mistake.implementation, case)]
         except CheckFailed:
             continue
-        if all(close(g, m, 1e-4) for g, m in zip(produced, theirs)):
+        if close(_per_output(produced), _per_output(theirs), 1e-4):
             return mistake
     return None
 

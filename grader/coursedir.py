@@ -1,0 +1,67 @@
+"""An nbgrader course directory for grading, and the nbgrader commands run in it.
+
+A grading directory (the demo's, an instructor's) takes its sources from the repository's
+`solutions/` and keeps everything else (release, submitted, autograded, feedback,
+gradebook.db) inside itself, so nbgrader's own tools (formgrader, `nbgrader export`) can
+be pointed at it.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.assignments import SOLUTIONS
+
+CONFIG = '''c = get_config()
+c.CourseDirectory.course_id = "how-deep-networks-learn"
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = "release"
+c.Execute.timeout = {timeout}
+'''
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader command exited with an error; the message holds the end of its log."""
+
+
+class CourseDir:
+    def __init__(self, root, timeout: int = 60):
+        self.root = Path(root).resolve()
+        self.timeout = timeout
+
+    def create(self) -> "CourseDir":
+        """Make the folder and its nbgrader_config.py (sources: the repository's solutions/)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "nbgrader_config.py").write_text(CONFIG.format(source=str(SOLUTIONS), timeout=self.timeout))
+        return self
+
+    def path(self, kind: str, *parts) -> Path:
+        """A path under release/, submitted/, autograded/ or feedback/."""
+        return self.root.joinpath(kind, *parts)
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def nbgrader(self, *args) -> str:
+        """Run `nbgrader ARGS` in this course directory; returns its log, raises NbgraderFailed."""
+        env = dict(os.environ)
+        env.pop("NBGRADER_EXECUTION", None)
+        # nbgrader runs `alembic` (and kernels) by name: put this environment's bin/ first.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root, env=env,
+                              capture_output=True, text=True)
+        log = done.stdout + done.stderr
+        (self.root / "nbgrader.log").open("a").write(f"$ nbgrader {' '.join(args)}\n{log}\n")
+        if done.returncode != 0:
+            raise NbgraderFailed(f"nbgrader {' '.join(args)} failed:\n" + "\n".join(log.splitlines()[-15:]))
+        return log
+
+    def generate(self, assignment) -> None:
+        self.nbgrader("generate_assignment", assignment.name, "--force")
+
+    def autograde(self, assignment) -> None:
+        self.nbgrader("autograde", assignment.name, "--force")
+
+    def feedback(self, assignment) -> None:
+        self.nbgrader("generate_feedback", assignment.name, "--force")

@@ -1,0 +1,50 @@
+"""Shared fixtures: the assignments, and one class per assignment graded by real nbgrader."""
+import pytest
+
+from grader.assignments import all_assignments
+from grader.coursedir import CourseDir
+from grader.sample_class import build_submissions, mistake_slots
+from grader.scores import read_submission
+
+ASSIGNMENTS = all_assignments()
+
+
+def pytest_generate_tests(metafunc):
+    if "assignment" in metafunc.fixturenames:
+        metafunc.parametrize("assignment", ASSIGNMENTS, ids=[a.name for a in ASSIGNMENTS])
+
+
+def pytest_collection_modifyitems(items):
+    """Keep each assignment's tests on one xdist worker, so its class is graded once."""
+    for item in items:
+        assignment = getattr(item, "callspec", None) and item.callspec.params.get("assignment")
+        if assignment is not None:
+            item.add_marker(pytest.mark.xdist_group(assignment.name))
+
+
+def roster(assignment) -> dict:
+    """The test class: every catalogued mistake appears once, plus complete, blank and broken work."""
+    students = {"complete": "complete", "blank": "blank", "raises": "raises", "missing": "missing"}
+    students.update({f"mistakes-{k}": f"mistakes-{k}" for k in range(1, mistake_slots(assignment.topic) + 1)})
+    if assignment == ASSIGNMENTS[0]:
+        students["loops"] = "loops"
+    return students
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """graded_class(assignment) -> (course, {student: SubmissionResult}), graded once per session."""
+    done = {}
+
+    def get(assignment):
+        if assignment.name not in done:
+            course = CourseDir(tmp_path_factory.mktemp(assignment.topic), timeout=10).create()
+            course.generate(assignment)
+            students = roster(assignment)
+            build_submissions(course, assignment, students)
+            course.autograde(assignment)
+            course.feedback(assignment)
+            done[assignment.name] = course, {s: read_submission(course, assignment, s) for s in students}
+        return done[assignment.name]
+
+    return get

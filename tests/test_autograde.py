@@ -1,0 +1,70 @@
+"""End to end with real nbgrader: release, submissions, autograde in real kernels, feedback."""
+import importlib
+
+from grader.sample_class import first_function, solution_answers
+
+
+def exercises(result):
+    return {e.name: e for e in result.exercises}
+
+
+def catalogue(assignment):
+    return importlib.import_module(f"grader.mistakes.{assignment.topic}").MISTAKES
+
+
+def test_solutions_score_full_marks(assignment, graded_class):
+    _, results = graded_class(assignment)
+    result = results["complete"]
+    assert result.status == "graded"
+    for e in result.exercises:
+        if e.score is not None:
+            assert e.score == e.max_score, f"{e.name}: {e.score}/{e.max_score} {e.diagnoses}"
+    assert any(e.score is None for e in result.exercises), "the written answer should wait for a manual grade"
+
+
+def test_blank_release_scores_zero_everywhere(assignment, graded_class):
+    _, results = graded_class(assignment)
+    result = results["blank"]
+    assert result.status == "graded"
+    assert [e.score for e in result.exercises] == [0.0] * len(result.exercises)
+    for e in result.exercises:
+        if e.name in catalogue(assignment):
+            assert any("not implemented yet" in d for d in e.diagnoses), e.diagnoses
+
+
+def test_each_catalogued_mistake_loses_points_and_is_named(assignment, graded_class):
+    course, results = graded_class(assignment)
+    for function, mistakes in catalogue(assignment).items():
+        for slot, mistake in enumerate(mistakes, start=1):
+            student = f"mistakes-{slot}"
+            e = exercises(results[student])[function]
+            assert e.score < e.max_score, f"{student} {function} ({mistake.key}) kept full points"
+            assert any(f"[{mistake.key}]" in d for d in e.diagnoses), f"{mistake.key} not named: {e.diagnoses}"
+            feedback = course.path("feedback", student, assignment.name, assignment.notebook.replace(".ipynb", ".html"))
+            assert f"[{mistake.key}]" in feedback.read_text(), f"feedback of {student} does not name {mistake.key}"
+
+
+def test_a_crashing_function_costs_only_its_own_points(assignment, graded_class):
+    _, results = graded_class(assignment)
+    broken = first_function(solution_answers(assignment.source))
+    for e in results["raises"].exercises:
+        if e.name == broken:
+            assert e.score == 0.0 and any("ValueError" in d for d in e.diagnoses), e.diagnoses
+        elif e.score is not None:
+            assert e.score == e.max_score, f"{e.name} lost points because another function raised"
+
+
+def test_a_missing_notebook_scores_zero_and_is_reported(assignment, graded_class):
+    _, results = graded_class(assignment)
+    result = results["missing"]
+    assert result.status == "missing notebook"
+    assert result.total == 0 and result.max_total == results["complete"].max_total
+
+
+def test_an_infinite_loop_times_out_and_costs_only_its_exercise(graded_class):
+    from conftest import ASSIGNMENTS
+    _, results = graded_class(ASSIGNMENTS[0])
+    looping = [e for e in results["loops"].exercises if e.diagnoses]
+    assert [d for e in looping for d in e.diagnoses] == ["timed out"]
+    assert all(e.score == e.max_score for e in results["loops"].exercises
+               if e.score is not None and e not in looping)

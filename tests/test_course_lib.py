@@ -1,0 +1,94 @@
+"""Unit tests of the student-side helpers, and proof that they hold no answer."""
+import ast
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import course_lib
+from course_lib.checking import CheckFailed, check_float_array, invoke, quiet
+from course_lib.gradcheck import numerical_gradient, relative_error
+from course_lib.objectives import elongated_bowl, rosenbrock, saddle
+from course_lib.optimize import run_updates
+from course_lib.runtime import budget
+from grader.checking import topic_modules
+
+COURSE_LIB = Path(course_lib.__file__).parent
+
+
+@pytest.mark.parametrize("objective", [elongated_bowl((1.0, 9.0)), rosenbrock(), saddle()], ids=lambda o: o.name)
+def test_objective_gradients_match_numerical_ones(objective):
+    rng = np.random.default_rng(0)
+    for w in rng.uniform(-1.5, 1.5, size=(5, 2)):
+        assert relative_error(objective.grad(w), numerical_gradient(objective.loss, w)) < 1e-6
+    assert np.linalg.norm(objective.grad(objective.minimum)) < 1e-12
+
+
+def test_numerical_gradient_leaves_its_input_alone():
+    w = np.array([1.0, -2.0])
+    numerical_gradient(lambda v: float(np.sum(v**3)), w)
+    assert np.array_equal(w, [1.0, -2.0])
+
+
+def test_run_updates_records_the_path_and_stops_when_it_overflows():
+    bowl = elongated_bowl((1.0, 4.0))
+    step = lambda lr: (lambda w, g, s: (w - lr * g, s))
+    path, losses = run_updates(step(0.1), np.array([1.0, 1.0]), bowl.grad, 20, loss=bowl.loss)
+    assert path.shape == (21, 2) and losses.shape == (21,) and losses[-1] < losses[0]
+    exploded, _ = run_updates(step(1e3), np.array([1.0, 1.0]), bowl.grad, 500)
+    assert len(exploded) < 501 and np.all(np.isfinite(exploded))
+
+
+def test_budget_shortens_only_while_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert budget(100, 5) == 100
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert budget(100, 5) == 5
+
+
+def test_quiet_keeps_warnings_and_stderr_in(capfd):
+    with quiet():
+        warnings.warn("hidden")
+        print("hidden", file=sys.stderr)
+        np.log(np.zeros(1))
+    assert capfd.readouterr().err == ""
+
+
+def test_invoke_reports_mutation_and_errors_by_name():
+    def mutates(w):
+        w += 1
+        return w
+
+    problem = invoke(mutates, {"w": np.zeros(2)}).problem("f")
+    assert "modified its input `w`" in problem and "[mutates_input]" in problem
+    assert "not implemented yet" in invoke(lambda: (_ for _ in ()).throw(NotImplementedError()), {}).problem("f")
+    assert invoke(lambda w: w + 1, {"w": np.zeros(2)}).problem("f") is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ([1.0, 2.0], "should be a NumPy array"),
+    (np.zeros(3), "has shape (3,) but should have shape (2,)"),
+    (np.zeros(2, dtype=int), "should hold floating-point numbers"),
+    (np.array([1.0, np.nan]), "NaN or infinity"),
+])
+def test_check_float_array_says_what_is_wrong(value, message):
+    with pytest.raises(CheckFailed, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_float_array(value, (2,), "w_new")
+
+
+def graded_names():
+    from grader.assignments import all_assignments
+    return {name for a in all_assignments() for name in topic_modules(a.topic)[0].SPECS}
+
+
+def test_course_lib_defines_no_graded_function_and_never_imports_grader():
+    graded = graded_names()
+    for path in COURSE_LIB.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert not defined & graded, f"{path} defines {defined & graded}"
+        imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        modules = [a.name for n in imports for a in n.names] + [n.module or "" for n in imports if isinstance(n, ast.ImportFrom)]
+        assert not any(m == "grader" or m.startswith("grader.") for m in modules), f"{path} imports grader"

@@ -95,12 +95,19 @@ def invoke(fn, kwargs: dict) -> Outcome:
             result = fn(**given)
     except Exception as error:  # the student's code may raise anything
         return Outcome(error=error)
-    mutated = [k for k, v in kwargs.items() if isinstance(v, np.ndarray) and not _same(v, given[k])]
+    mutated = [k for k, v in kwargs.items() if not _same(v, given[k])]
     return Outcome(result=result, mutated=mutated)
 
 
-def _same(a, b) -> bool:
-    return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+def _same(before, after) -> bool:
+    """True when `after` still equals `before`: arrays, and arrays inside lists and tuples."""
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and before.shape == after.shape
+                and np.array_equal(before, after, equal_nan=True))
+    if isinstance(before, (list, tuple)):
+        return (isinstance(after, (list, tuple)) and len(before) == len(after)
+                and all(_same(b, a) for b, a in zip(before, after)))
+    return True
 
 
 def outputs_of(result, names, fn_name):
@@ -113,19 +120,34 @@ def outputs_of(result, names, fn_name):
     return list(result)
 
 
-def check_float_array(value, shape, what: str) -> np.ndarray:
-    """`value` must be a finite floating-point array (or a real scalar when shape is ())."""
-    if shape == () and isinstance(value, (float, np.floating)):
+def check_output(value, like, what: str) -> np.ndarray:
+    """`value` must be an array (or a scalar) with the shape of `like` and its kind of numbers.
+
+    Integers where `like` holds integers (an epoch, an index); finite floating-point numbers
+    otherwise.
+    """
+    like = np.asarray(like)
+    shape = like.shape
+    if shape == () and isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         value = np.asarray(value)
     if not isinstance(value, np.ndarray):
         raise CheckFailed(f"{what} should be a NumPy array of shape {shape}, got {_describe(value)}.")
-    if value.shape != tuple(shape):
-        raise CheckFailed(f"{what} has shape {value.shape} but should have shape {tuple(shape)}.")
+    if value.shape != shape:
+        raise CheckFailed(f"{what} has shape {value.shape} but should have shape {shape}.")
+    if np.issubdtype(like.dtype, np.integer):
+        if not np.issubdtype(value.dtype, np.integer):
+            raise CheckFailed(f"{what} has dtype {value.dtype}; it should hold integers.")
+        return value
     if not np.issubdtype(value.dtype, np.floating):
         raise CheckFailed(f"{what} has dtype {value.dtype}; it should hold floating-point numbers.")
     if not np.all(np.isfinite(value)):
         raise CheckFailed(f"{what} contains NaN or infinity.")
     return value
+
+
+def check_float_array(value, shape, what: str) -> np.ndarray:
+    """`value` must be a finite floating-point array of `shape` (a real scalar when shape is ())."""
+    return check_output(value, np.zeros(shape), what)
 
 
 def relative_difference(a, b) -> float:
@@ -173,9 +195,9 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
     if problem:
         raise CheckFailed(problem)
     names = spec["output_names"]
-    expected = [np.array(e, dtype=float) for e in spec["expected"]]
+    expected = [np.array(e) for e in spec["expected"]]
     outputs = outputs_of(outcome.result, names, name)
-    outputs = [check_float_array(o, e.shape, f"{name}'s {n}") for o, e, n in zip(outputs, expected, names)]
+    outputs = [check_output(o, e, f"{name}'s {n}") for o, e, n in zip(outputs, expected, names)]
     if close(outputs, expected, RTOL):
         print(f"✓ {name} passes the visible checks (types and shapes, inputs unchanged, one step "
               "against stored values). Grading runs more cases.")
@@ -183,7 +205,7 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
     wrong = [n for o, e, n in zip(outputs, expected, names) if relative_difference(o, e) > RTOL]
     message = f"{name} returns the right shapes, but {', '.join(wrong)} differ from the stored result."
     for mistake in spec["mistakes"]:
-        fingerprint = [np.array(m, dtype=float) for m in mistake["outputs"]]
+        fingerprint = [np.array(m) for m in mistake["outputs"]]
         if close(outputs, fingerprint, 1e-4):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
     raise CheckFailed(message + " Compare your code with the update rule above, term by term.")

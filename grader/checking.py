@@ -5,6 +5,7 @@ Every graded function has a `Spec` in `grader.hidden.<topic>`, its reference in
 `grade` prints a report (cases passed, what failed, the named mistakes) and returns the
 points earned as a plain float, which nbgrader reads as the test cell's partial credit.
 """
+import functools
 import importlib
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from course_lib.checking import (CheckFailed, check_float_array, close, invoke, mistake_message,
+from course_lib.checking import (CheckFailed, check_output, close, invoke, mistake_message,
                                  outputs_of, relative_difference)
 
 ANSWER_DIRS = tuple(os.path.join(os.path.dirname(__file__), d) + os.sep for d in ("reference", "mistakes"))
@@ -77,7 +78,7 @@ def grade(topic: str, name: str, fn, points: float) -> float:
     """Run the hidden checks of `name` on the student's `fn`; print a report; return the points."""
     specs, reference, mistakes = topic_modules(topic)
     spec = specs.SPECS[name]
-    guarded = _leak_guarded(fn)
+    guarded = leak_guarded(fn)
     try:
         if isinstance(spec, ByReference):
             results = [_judge_case(name, guarded, getattr(reference, name), mistakes.MISTAKES[name], spec, case)
@@ -91,9 +92,14 @@ def grade(topic: str, name: str, fn, points: float) -> float:
     return _report(name, results, points)
 
 
-def _leak_guarded(fn):
-    """fn wrapped so that any call into the grader's answer modules raises Leak afterwards."""
+def leak_guarded(fn):
+    """fn wrapped so that any call into the grader's answer modules raises Leak afterwards.
 
+    The student's own function stays reachable as `guarded.__wrapped__` (its globals are
+    the notebook's, where checks of a backward pass find the student's forward pass).
+    """
+
+    @functools.wraps(fn)
     def guarded(**kwargs):
         entered = []
 
@@ -147,7 +153,7 @@ def _judge_case(name, fn, reference, mistakes, spec, case):
         produced = [outputs_of(r, spec.outputs, name) for r in run_case(fn, case)]
         for got_step, want_step in zip(produced, expected):
             for got, want, out in zip(got_step, want_step, spec.outputs):
-                check_float_array(got, np.shape(want), f"{name}'s {out}")
+                check_output(got, want, f"{name}'s {out}")
     except CheckFailed as failure:
         return case.label, str(failure), None
     wrong = [out for out, got, want in zip(spec.outputs, _per_output(produced), _per_output(expected))

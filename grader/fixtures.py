@@ -16,8 +16,8 @@ FIXTURE_DIR = Path(__file__).resolve().parent.parent / "course_lib" / "fixtures"
 
 
 def _plain(value):
-    value = np.asarray(value)
-    return value.tolist() if value.ndim else float(value)
+    """JSON-ready numbers: nested lists for arrays; integers stay integers."""
+    return np.asarray(value).tolist()
 
 
 def fixture(topic: str) -> dict:

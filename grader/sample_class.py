@@ -20,17 +20,48 @@ def solution_answers(source_path) -> dict:
             for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
+def builds_on(topic: str) -> dict:
+    """function -> every graded function it builds on, directly or not.
+
+    Declared as DEPENDS in grader.hidden.<topic> (for example, a backward pass is checked on
+    the cache of the student's own forward pass); absent means the functions are independent.
+    """
+    direct = getattr(importlib.import_module(f"grader.hidden.{topic}"), "DEPENDS", {})
+
+    def closure(name):
+        found = set()
+        for dep in direct.get(name, ()):
+            found |= {dep} | closure(dep)
+        return found
+
+    return {name: closure(name) for name in _catalogue(topic)}
+
+
+def mistake_plans(topic: str) -> list:
+    """One {function: Mistake} per mistaken student, so that every catalogued mistake appears once.
+
+    A function receives a mistake only in a submission where everything it builds on is right,
+    so each mistake is graded (and must be named) on its own.
+    """
+    pending = {name: list(mistakes) for name, mistakes in _catalogue(topic).items()}
+    deps = builds_on(topic)
+    plans = []
+    while any(pending.values()):
+        plan = {}
+        for name, mistakes in pending.items():
+            if mistakes and not deps[name] & plan.keys() and not any(name in deps[other] for other in plan):
+                plan[name] = mistakes.pop(0)
+        plans.append(plan)
+    return plans
+
+
 def mistake_answers(topic: str, slot: int) -> dict:
-    """grade_id -> source of the slot-th catalogued mistake of each function (where there is one)."""
-    catalogue = importlib.import_module(f"grader.mistakes.{topic}").MISTAKES
-    return {name: source_as(mistakes[slot].implementation, name)
-            for name, mistakes in catalogue.items() if slot < len(mistakes)}
+    """grade_id -> source of each mistake of the slot-th plan (0-based)."""
+    return {name: source_as(mistake.implementation, name) for name, mistake in mistake_plans(topic)[slot].items()}
 
 
-def mistake_slots(topic: str) -> int:
-    """How many mistaken students it takes to submit every catalogued mistake once."""
-    catalogue = importlib.import_module(f"grader.mistakes.{topic}").MISTAKES
-    return max(len(m) for m in catalogue.values())
+def _catalogue(topic: str) -> dict:
+    return importlib.import_module(f"grader.mistakes.{topic}").MISTAKES
 
 
 def source_as(fn, name: str) -> str:
@@ -66,8 +97,7 @@ def broken_answers(answers: dict, how: str) -> dict:
 def build_submissions(course, assignment, roster: dict) -> None:
     """Write submitted/<student>/<assignment>/ for each student in `roster` (student -> kind).
 
-    Kinds: "complete", "blank", "mistakes-<k>" (the k-th catalogued mistake of every function,
-    1-based), "raises" and "loops" (one function broken), "missing" (no notebook at all).
+    Kinds: "complete", "blank", "mistakes-<k>" (the k-th of `mistake_plans`, 1-based), "raises" and "loops" (one function broken), "missing" (no notebook at all).
     """
     release = course.path("release", assignment.name, assignment.notebook)
     complete = solution_answers(assignment.source)

@@ -3,7 +3,7 @@ import pytest
 
 from grader.assignments import all_assignments
 from grader.coursedir import CourseDir
-from grader.sample_class import build_submissions, mistake_slots
+from grader.sample_class import build_submissions, mistake_plans
 from grader.scores import read_submission
 
 ASSIGNMENTS = all_assignments()
@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items):
 def roster(assignment) -> dict:
     """The test class: every catalogued mistake appears once, plus complete, blank and broken work."""
     students = {"complete": "complete", "blank": "blank", "raises": "raises", "missing": "missing"}
-    students.update({f"mistakes-{k}": f"mistakes-{k}" for k in range(1, mistake_slots(assignment.topic) + 1)})
+    students.update({f"mistakes-{k}": f"mistakes-{k}" for k in range(1, len(mistake_plans(assignment.topic)) + 1)})
     if assignment == ASSIGNMENTS[0]:
         students["loops"] = "loops"
     return students

@@ -34,7 +34,7 @@ def visible(assignment, name):
 def test_reference_passes_every_check(assignment):
     _, reference, _ = topic_modules(assignment.topic)
     for name in graded_functions(assignment):
-        fn = as_submission(getattr(reference, name))
+        fn = as_submission(getattr(reference, name), topic=assignment.topic)
         with contextlib.redirect_stdout(io.StringIO()):
             visible(assignment, name)(fn)
         earned, report = hidden(assignment, name, fn)
@@ -45,7 +45,7 @@ def test_every_mistake_loses_points_and_is_named(assignment):
     _, _, mistakes = topic_modules(assignment.topic)
     for name in graded_functions(assignment):
         for mistake in mistakes.MISTAKES[name]:
-            earned, report = hidden(assignment, name, as_submission(mistake.implementation, name))
+            earned, report = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic))
             assert earned < 2.0, f"{name}: {mistake.key} kept full points"
             assert f"[{mistake.key}]" in report, f"{name}: {mistake.key} not named in\n{report}"
 
@@ -57,7 +57,7 @@ def test_visible_checks_name_the_mistakes_they_see(assignment):
         for mistake in mistakes.MISTAKES[name]:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    visible(assignment, name)(as_submission(mistake.implementation, name))
+                    visible(assignment, name)(as_submission(mistake.implementation, name, assignment.topic))
             except CheckFailed as failure:
                 message = str(failure)
                 assert not re.search(r"\d\.\d{4,}", message), f"{name}: a message shows values:\n{message}"
@@ -80,14 +80,26 @@ def test_mistakes_are_far_from_the_reference_where_they_differ(assignment):
                     got = run_case(mistake.implementation, case)
                 except CheckFailed:
                     continue
-                gaps = [np.max(np.abs(np.asarray(g, float) - np.asarray(w, float))) / max(np.max(np.abs(w)), 1e-12)
-                        for gs, ws in zip(got, want) for g, w in zip(_tuple(gs), _tuple(ws))]
+                gaps = [_gap(g, w) for gs, ws in zip(got, want) for g, w in zip(_tuple(gs), _tuple(ws))]
                 worst = max(gaps)
                 assert worst <= case.rtol / 10 or worst > 1e-2, f"{name}/{mistake.key} on {case.label}: {worst:.1e}"
 
 
 def _tuple(x):
     return x if isinstance(x, tuple) else (x,)
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        return np.concatenate([_flat(e) for e in x]) if len(x) else np.zeros(0)
+    return np.ravel(np.asarray(x, dtype=float))
+
+
+def _gap(got, want):
+    got, want = _flat(got), _flat(want)
+    if got.shape != want.shape:
+        return np.inf
+    return np.max(np.abs(got - want), initial=0.0) / max(np.max(np.abs(want), initial=0.0), 1e-12)
 
 
 def test_calling_the_reference_scores_zero_and_says_why(assignment):
@@ -100,7 +112,7 @@ def test_calling_the_reference_scores_zero_and_says_why(assignment):
 def test_warnings_and_stderr_from_student_code_do_not_escape(assignment, capfd):
     _, reference, _ = topic_modules(assignment.topic)
     for name in graded_functions(assignment):
-        correct = as_submission(getattr(reference, name))
+        correct = as_submission(getattr(reference, name), topic=assignment.topic)
 
         def noisy(*args, **kwargs):
             import sys
@@ -118,5 +130,5 @@ def test_partial_credit_is_a_plain_float_within_the_points(assignment, points):
     _, _, mistakes = topic_modules(assignment.topic)
     for name in graded_functions(assignment):
         for mistake in mistakes.MISTAKES[name]:
-            earned, _ = hidden(assignment, name, as_submission(mistake.implementation, name), points)
+            earned, _ = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic), points)
             assert type(earned) is float and 0.0 <= earned < points

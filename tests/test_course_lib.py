@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.checking import CheckFailed, check_float_array, invoke, quiet
+from course_lib.checking import CheckFailed, check_output, invoke, quiet
 from course_lib.gradcheck import numerical_gradient, relative_error
 from course_lib.objectives import elongated_bowl, rosenbrock, saddle
 from course_lib.optimize import run_updates
@@ -73,9 +73,15 @@ def test_invoke_reports_mutation_and_errors_by_name():
     (np.zeros(2, dtype=int), "should hold floating-point numbers"),
     (np.array([1.0, np.nan]), "NaN or infinity"),
 ])
-def test_check_float_array_says_what_is_wrong(value, message):
+def test_check_output_says_what_is_wrong(value, message):
     with pytest.raises(CheckFailed, match=message.replace("(", r"\(").replace(")", r"\)")):
-        check_float_array(value, (2,), "w_new")
+        check_output(value, np.zeros(2), "w_new")
+
+
+def test_check_output_wants_integers_where_the_expected_value_is_one():
+    assert check_output(np.int64(3), 4, "stop_epoch") == 3
+    with pytest.raises(CheckFailed, match="should hold integers"):
+        check_output(3.0, 4, "stop_epoch")
 
 
 def graded_names():

@@ -1,0 +1,171 @@
+"""Hidden checks of assignment 06 (backpropagation through time).
+
+A forward function returns (hidden states, cache); only the hidden states are compared with
+the reference, since the cache is the student's own business. A backward function can only
+read the cache of the student's own forward, so its checks run the student's forward (looked
+up by name in the namespace where the student's backward was defined: the notebook) and then
+the student's backward, and compare the gradients with the reference's forward + backward.
+When no forward of that name exists there (a backward defined on its own, as the tests do),
+the reference forward supplies the cache, whose layout is documented in grader/reference/bptt.py.
+A mismatch is diagnosed by running the reference forward and each catalogued mistake's
+backward on the same inputs (grader/mistakes/bptt.py).
+
+Cases: N > 1, D != H, several time steps, weights large enough that tanh is neither linear
+nor saturated, and upstream gradients at every step as well as only at the last one
+(many-to-one); one float32 case per function (rtol 1e-4).
+"""
+
+import numpy as np
+
+from course_lib.checking import CheckFailed, check_output, close, invoke, mistake_message, outputs_of
+from grader.checking import ByProperties, ByReference, Case, leak_guarded
+from grader.mistakes.bptt import MISTAKES
+from grader.reference import bptt as reference
+
+rng = np.random.default_rng(20260606)
+normal = rng.standard_normal
+GRADIENTS = ("dx", "dh_prev", "dWx", "dWh", "db")
+SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
+
+
+def _weights(D, H, scale=0.7):
+    return dict(Wx=scale * normal((D, H)), Wh=scale * normal((H, H)) / np.sqrt(H) * 1.6,
+                b=0.3 * normal(H))
+
+
+def _cast(kwargs, dtype):
+    return {k: v.astype(dtype) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+
+
+def _step_case(N, D, H, dtype=float):
+    inputs = dict(x=normal((N, D)), h_prev=np.tanh(normal((N, H))), **_weights(D, H))
+    return _cast(dict(inputs, dh=normal((N, H))), dtype)
+
+
+def _sequence_case(N, T, D, H, dtype=float, many_to_one=False):
+    inputs = dict(x=normal((N, T, D)), h0=np.tanh(normal((N, H))), **_weights(D, H))
+    dh = normal((N, T, H))
+    if many_to_one:
+        dh[:, :-1] = 0.0
+    return _cast(dict(inputs, dh=dh), dtype)
+
+
+STEP_CASES = [("N=4, D=3, H=5", _step_case(4, 3, 5), 1e-6),
+              ("N=2, D=6, H=4", _step_case(2, 6, 4), 1e-6),
+              ("N=8, D=2, H=7", _step_case(8, 2, 7), 1e-6),
+              ("float32, N=5, D=4, H=3", _step_case(5, 4, 3, np.float32), 1e-4)]
+SEQUENCE_CASES = [("N=3, T=6, D=4, H=5, gradients at every step", _sequence_case(3, 6, 4, 5), 1e-6),
+                  ("N=4, T=8, D=2, H=6, many-to-one (gradient at the last step only)",
+                   _sequence_case(4, 8, 2, 6, many_to_one=True), 1e-6),
+                  ("N=2, T=3, D=5, H=3, gradients at every step", _sequence_case(2, 3, 5, 3), 1e-6),
+                  ("N=5, T=10, D=3, H=4, many-to-one", _sequence_case(5, 10, 3, 4, many_to_one=True), 1e-6),
+                  ("float32, N=3, T=5, D=3, H=4", _sequence_case(3, 5, 3, 4, np.float32), 1e-4)]
+
+STEP = ("rnn_step_forward", "rnn_step_backward", ("x", "h_prev", "Wx", "Wh", "b"), GRADIENTS)
+SEQUENCE = ("rnn_forward", "rnn_backward", ("x", "h0", "Wx", "Wh", "b"), SEQUENCE_GRADIENTS)
+
+
+def _hidden_states(fn, kwargs, name):
+    """The hidden states a forward function returns (its first output)."""
+    outcome = invoke(fn, kwargs)
+    if outcome.problem(name):
+        raise CheckFailed(outcome.problem(name))
+    return outputs_of(outcome.result, ("h", "cache"), name)[0]
+
+
+def _named(name, produced, run_mistake):
+    """The message of the first mistake of `name` whose outputs (by run_mistake) match produced."""
+    for mistake in MISTAKES[name]:
+        try:
+            theirs = run_mistake(mistake.implementation)
+        except Exception:
+            continue
+        if len(theirs) == len(produced) and all(close([p], [t], 1e-4) for p, t in zip(produced, theirs)):
+            return "\n" + mistake_message(mistake.key, mistake.title, mistake.hint)
+    return ""
+
+
+def forward_problem(fn, kind, kwargs, rtol):
+    """What is wrong with the hidden states of a forward function on one case, or None."""
+    name, _, args, _ = kind
+    inputs = {k: kwargs[k] for k in args}
+    want = getattr(reference, name)(**inputs)[0]
+    h = check_output(_hidden_states(fn, inputs, name), want, f"{name}'s hidden states")
+    if close([h], [want], rtol):
+        return None
+    return (f"{name}'s hidden states differ from the reference."
+            + _named(name, [h], lambda m: [m(**inputs)[0]]))
+
+
+def backward_problem(fn, kind, kwargs, rtol):
+    """Run the student's forward then fn (their backward); what is wrong, or None."""
+    forward_name, name, args, out_names = kind
+    inputs = {k: kwargs[k] for k in args}
+    upstream = kwargs["dh"]
+    ref_h, ref_cache = getattr(reference, forward_name)(**inputs)
+    want = getattr(reference, name)(upstream, ref_cache)
+    student_forward = getattr(getattr(fn, "__wrapped__", fn), "__globals__", {}).get(forward_name)
+    if callable(student_forward):
+        outcome = invoke(leak_guarded(student_forward), inputs)
+        if outcome.problem(forward_name):
+            return f"{name} is checked after your {forward_name}, which failed: {outcome.problem(forward_name)}"
+        try:
+            h, cache = outputs_of(outcome.result, ("h", "cache"), forward_name)
+        except CheckFailed as failure:
+            return f"{name} is checked after your {forward_name}: {failure}"
+        if not (isinstance(h, np.ndarray) and close([h], [ref_h], rtol)):
+            return (f"{name} is checked on the cache of your {forward_name}, whose hidden states are wrong: "
+                    f"fix {forward_name} first.")
+    else:
+        cache = ref_cache
+    outcome = invoke(fn, {"dh" if name == "rnn_backward" else "dh_next": upstream, "cache": cache})
+    if outcome.problem(name):
+        return outcome.problem(name)
+    produced = outputs_of(outcome.result, out_names, name)
+    for got, expected, out in zip(produced, want, out_names):
+        check_output(got, expected, f"{name}'s {out}")
+    if close(produced, want, rtol):
+        return None
+    wrong = [out for got, expected, out in zip(produced, want, out_names) if not close([got], [expected], rtol)]
+    return (f"{', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the reference."
+            + _named(name, produced, lambda m: list(m(upstream, ref_cache))))
+
+
+def _property_checks(problem, kind, cases):
+    return [(label, lambda fn, kw=kw, rtol=rtol: problem(fn, kind, kw, rtol)) for label, kw, rtol in cases]
+
+
+def _grads(shapes, scale, dtype=float):
+    return [(scale * normal(s)).astype(dtype) for s in shapes]
+
+
+CLIP_SHAPES = [(3, 5), (5, 5), (5,), (5, 1), (1,)]
+CLIP_OUTPUTS = ("dWx", "dWh", "db", "dWy", "dby")
+
+# What each function is checked through: a backward pass runs on the cache of the student's own
+# forward pass, and rnn_forward is compared with the student's rnn_step_forward.
+DEPENDS = {
+    "rnn_forward": ["rnn_step_forward"],
+    "rnn_step_backward": ["rnn_step_forward"],
+    "rnn_backward": ["rnn_forward"],
+}
+
+SPECS = {
+    "rnn_step_forward": ByProperties(checks=_property_checks(forward_problem, STEP, STEP_CASES)),
+    "rnn_step_backward": ByProperties(checks=_property_checks(backward_problem, STEP, STEP_CASES)),
+    "rnn_forward": ByProperties(checks=_property_checks(forward_problem, SEQUENCE, SEQUENCE_CASES)),
+    "rnn_backward": ByProperties(checks=_property_checks(backward_problem, SEQUENCE, SEQUENCE_CASES)),
+    "clip_grad_norm": ByReference(
+        outputs=CLIP_OUTPUTS,
+        cases=[
+            Case("global norm about 8, max_norm 1", dict(grads=_grads(CLIP_SHAPES, 0.8), max_norm=1.0)),
+            Case("global norm about 2.5, max_norm 5 (unchanged)", dict(grads=_grads(CLIP_SHAPES, 0.25), max_norm=5.0)),
+            Case("one large array, max_norm 2", dict(grads=[normal((3, 5)) * 10, *_grads(CLIP_SHAPES[1:], 0.1)],
+                                                   max_norm=2.0)),
+            Case("small gradients, max_norm 0.5 (unchanged)", dict(grads=_grads(CLIP_SHAPES, 0.02), max_norm=0.5)),
+            Case("float32, max_norm 3", dict(grads=_grads(CLIP_SHAPES, 1.5, np.float32), max_norm=3.0), rtol=1e-4),
+        ],
+        # stored in the fixture, so one array: five gradients of shape (2, 3), stacked
+        visible=dict(grads=normal((5, 2, 3)) * np.array([0.3, 0.5, 1.0, 1.5, 0.2])[:, None, None], max_norm=2.0),
+    ),
+}

@@ -150,6 +150,14 @@ def check_float_array(value, shape, what: str) -> np.ndarray:
     return check_output(value, np.zeros(shape), what)
 
 
+def index_coverage(index_arrays, n: int):
+    """How index arrays together cover range(n): (outside, repeated, missing) counts of rows."""
+    every = np.concatenate([np.ravel(a) for a in index_arrays]) if len(index_arrays) else np.zeros(0, int)
+    inside = every[(every >= 0) & (every < n)]
+    counts = np.bincount(inside, minlength=n)
+    return len(every) - len(inside), int(np.sum(counts > 1)), int(np.sum(counts == 0))
+
+
 def relative_difference(a, b) -> float:
     """max |a - b| / max(max |b|, 1e-12): a normwise relative error."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

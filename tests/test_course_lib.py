@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.checking import CheckFailed, check_output, invoke, quiet
+from course_lib.checking import CheckFailed, check_output, index_coverage, invoke, quiet
 from course_lib.gradcheck import numerical_gradient, relative_error
 from course_lib.objectives import elongated_bowl, rosenbrock, saddle
 from course_lib.optimize import run_updates
@@ -82,6 +82,12 @@ def test_check_output_wants_integers_where_the_expected_value_is_one():
     assert check_output(np.int64(3), 4, "stop_epoch") == 3
     with pytest.raises(CheckFailed, match="should hold integers"):
         check_output(3.0, 4, "stop_epoch")
+
+
+def test_index_coverage_counts_outside_repeated_and_missing_rows():
+    assert index_coverage([np.array([0, 1]), np.array([2, 3])], 4) == (0, 0, 0)
+    assert index_coverage([np.array([0, 0, 5]), np.array([-1])], 3) == (2, 1, 2)
+    assert index_coverage([], 2) == (0, 0, 2)
 
 
 def graded_names():

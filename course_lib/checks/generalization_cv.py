@@ -11,7 +11,7 @@ model that remember which rows they were fitted on and asked to predict.
 """
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_against_fixture, invoke, named_mistake
+from course_lib.checking import CheckFailed, check_against_fixture, index_coverage, invoke, named_mistake
 
 TOPIC = "generalization_cv"
 
@@ -118,15 +118,14 @@ def split_problem(fn, n, val_frac, test_frac, seed):
     if not isinstance(result, (tuple, list)) or len(result) != 3 or not all(_int_vector(r) for r in result):
         return f"{name} should return three 1-D integer arrays (train_idx, val_idx, test_idx)."
     train, val, test = result
-    every = np.concatenate([train, val, test])
-    if np.any((every < 0) | (every >= n)):
+    outside, repeated, missing = index_coverage([train, val, test], n)
+    if outside:
         return f"{where} some indices lie outside range(n)."
-    counts = np.bincount(every, minlength=n)
-    if np.any(counts > 1):
+    if repeated:
         return (f"{where} some rows appear in more than one set (or twice in one).\n"
                 + named_mistake(TOPIC, name, "overlap"))
-    if np.any(counts == 0):
-        return f"{where} {int(np.sum(counts == 0))} rows are in none of the three sets; every row must be used."
+    if missing:
+        return f"{where} {missing} rows are in none of the three sets; every row must be used."
     want = (n - round(val_frac * n) - round(test_frac * n), round(val_frac * n), round(test_frac * n))
     got = (len(train), len(val), len(test))
     if got != want:
@@ -159,15 +158,13 @@ def kfold_problem(fn, n, k, seed):
         return f"{name} should return a list of (train_idx, val_idx) pairs of 1-D integer arrays."
     if len(folds) != k:
         return f"{where} {name} returned {len(folds)} folds instead of k."
-    vals = np.concatenate([v for _, v in folds])
-    if np.any((vals < 0) | (vals >= n)) or any(np.any((t < 0) | (t >= n)) for t, _ in folds):
+    outside, repeated, missing = index_coverage([v for _, v in folds], n)
+    if outside or index_coverage([t for t, _ in folds], n)[0]:
         return f"{where} some indices lie outside range(n)."
-    counts = np.bincount(vals, minlength=n)
-    if np.any(counts > 1):
+    if repeated:
         return (f"{where} some rows are in more than one validation fold.\n"
                 + named_mistake(TOPIC, name, "overlapping_folds"))
-    if np.any(counts == 0):
-        missing = int(np.sum(counts == 0))
+    if missing:
         message = f"{where} {missing} rows are in no validation fold; each row must be validated exactly once."
         if missing == n % k:
             message += "\n" + named_mistake(TOPIC, name, "floor_fold_size")

@@ -5,7 +5,7 @@ prints a line saying the function passed. Grading runs more, hidden, cases.
 """
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_against_fixture, invoke, named_mistake
+from course_lib.checking import CheckFailed, check_against_fixture, index_coverage, invoke, named_mistake
 
 TOPIC = "gradient_descent"
 
@@ -56,15 +56,13 @@ def minibatch_problem(fn, n: int, batch_size: int, seed: int):
     if not isinstance(batches, (list, tuple)) or not all(
             isinstance(b, np.ndarray) and b.ndim == 1 and np.issubdtype(b.dtype, np.integer) for b in batches):
         return f"{name} should return a list of 1-D integer arrays (one per batch)."
-    order = np.concatenate(batches) if batches else np.array([], dtype=int)
-    counts = np.bincount(order[(order >= 0) & (order < n)], minlength=n)
+    outside, repeated, missing = index_coverage(batches, n)
     where = f"For n={n}, batch_size={batch_size}:"
-    if np.any((order < 0) | (order >= n)):
+    if outside:
         return f"{where} {name} returned indices outside range(n)."
-    if np.any(counts > 1):
+    if repeated:
         return f"{where} some indices appear more than once.\n" + named_mistake(TOPIC, name, "with_replacement")
-    if np.any(counts == 0):
-        missing = int(np.sum(counts == 0))
+    if missing:
         if missing == n % batch_size:
             return f"{where} {missing} indices never appear.\n" + named_mistake(TOPIC, name, "drops_last")
         return f"{where} {missing} indices never appear; every index must be used exactly once per epoch."
@@ -73,7 +71,7 @@ def minibatch_problem(fn, n: int, batch_size: int, seed: int):
     if sizes != expected_sizes:
         return (f"{where} the batch sizes are {sizes}; they should be {expected_sizes}.\n"
                 + named_mistake(TOPIC, name, "array_split"))
-    if n >= 10 and np.array_equal(order, np.arange(n)):
+    if n >= 10 and np.array_equal(np.concatenate(batches), np.arange(n)):
         return f"{where} the indices come out in order 0, 1, 2, ...\n" + named_mistake(TOPIC, name, "no_shuffle")
     if n >= 2 and rng.bit_generator.state == state_before:
         return f"{where} the generator `rng` was never used.\n" + named_mistake(TOPIC, name, "global_rng")

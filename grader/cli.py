@@ -21,9 +21,9 @@ DEMO_CLASS = {
     "farid": "missing",
     "grace": "blank",
 }
-DEMO_LEGEND = ("ada: every answer right · ben, chloe: the first and second catalogued mistake of each "
-               "function · dmitri: one function raises · emma: one function loops forever · farid: "
-               "notebook missing · grace: the blank release")
+DEMO_LEGEND = ("ada: every answer right · ben, chloe: catalogued mistakes, one per function (where the "
+               "functions it builds on are right) · dmitri: one function raises · emma: one function "
+               "loops forever · farid: notebook missing · grace: the blank release")
 
 
 def release(args) -> None:

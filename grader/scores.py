@@ -1,5 +1,6 @@
 """Read a graded class back: scores from nbgrader's gradebook, diagnoses from the graded notebooks."""
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 import nbformat
@@ -44,11 +45,16 @@ def diagnoses(cell) -> list:
             if output.ename == "CellTimeoutError" or "KeyboardInterrupt" in output.ename:
                 found.append("timed out")
             elif output.ename != "CheckFailed":
-                found.append(f"{output.ename}: {text.splitlines()[0][:80] if text else ''}".rstrip(": "))
+                found.append(_first_line(f"{output.ename}: {text}").rstrip(": "))
         found += [f"{m['title']} [{m['key']}]" for m in MISTAKE_LINE.finditer(text)]
         if output.output_type == "error" and output.ename == "CheckFailed" and not MISTAKE_LINE.search(text):
-            found.append(text.splitlines()[0][:100])
+            found.append(_first_line(text))
     return list(dict.fromkeys(found))
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return textwrap.shorten(lines[0], width=140, placeholder=" …") if lines else ""
 
 
 def read_submission(course, assignment, student) -> SubmissionResult:

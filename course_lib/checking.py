@@ -6,6 +6,7 @@ printed.
 """
 import contextlib
 import copy
+import inspect
 import io
 import json
 import os
@@ -217,6 +218,15 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
         if close(outputs, fingerprint, 1e-4):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
     raise CheckFailed(message + " Compare your code with the update rule above, term by term.")
+
+
+def companion(fn, name: str):
+    """The function called `name` where `fn` was defined (the student's notebook), or None.
+
+    Sees through wrappers: the grader's leak guard keeps the student's function as __wrapped__.
+    """
+    other = getattr(inspect.unwrap(fn), "__globals__", {}).get(name)
+    return other if callable(other) else None
 
 
 def named_mistake(topic: str, name: str, key: str) -> str:

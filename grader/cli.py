@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from grader.assignments import REPO, all_assignments, select
+from grader.assignments import REPO, select
 from grader.coursedir import CourseDir, NbgraderFailed
 from grader.fixtures import write_fixtures
 from grader.sample_class import build_submissions

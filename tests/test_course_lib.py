@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.checking import CheckFailed, check_output, index_coverage, invoke, quiet
+from course_lib.checking import CheckFailed, check_output, companion, index_coverage, invoke, quiet
 from course_lib.gradcheck import numerical_gradient, relative_error
 from course_lib.objectives import elongated_bowl, rosenbrock, saddle
 from course_lib.optimize import run_updates
 from course_lib.runtime import budget
-from grader.checking import topic_modules
+from grader.checking import leak_guarded, topic_modules
 
 COURSE_LIB = Path(course_lib.__file__).parent
 
@@ -67,6 +67,15 @@ def test_invoke_reports_mutation_and_errors_by_name():
     assert invoke(lambda w: w + 1, {"w": np.zeros(2)}).problem("f") is None
 
 
+def test_invoke_sees_arrays_modified_inside_a_list():
+    def scales_in_place(grads):
+        for g in grads:
+            g *= 0.5
+        return grads
+
+    assert "modified its input `grads`" in invoke(scales_in_place, {"grads": [np.ones(2), np.ones(3)]}).problem("f")
+
+
 @pytest.mark.parametrize("value, message", [
     ([1.0, 2.0], "should be a NumPy array"),
     (np.zeros(3), "has shape (3,) but should have shape (2,)"),
@@ -88,6 +97,13 @@ def test_index_coverage_counts_outside_repeated_and_missing_rows():
     assert index_coverage([np.array([0, 1]), np.array([2, 3])], 4) == (0, 0, 0)
     assert index_coverage([np.array([0, 0, 5]), np.array([-1])], 3) == (2, 1, 2)
     assert index_coverage([], 2) == (0, 0, 2)
+
+
+def test_companion_finds_the_students_other_function_through_the_leak_guard():
+    namespace = {}
+    exec("def forward(x):\n    return x\n\ndef backward(d):\n    return d\n", namespace)
+    assert companion(leak_guarded(namespace["backward"]), "forward") is namespace["forward"]
+    assert companion(namespace["backward"], "missing") is None
 
 
 def graded_names():

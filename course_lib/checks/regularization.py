@@ -8,8 +8,8 @@ pass with numerical gradients of *your* forward pass. Nothing here holds an answ
 """
 import numpy as np
 
-from course_lib.checking import (CheckFailed, check_against_fixture, check_float_array, close, invoke,
-                                 load_fixture, mistake_message, named_mistake, outputs_of, quiet,
+from course_lib.checking import (CheckFailed, check_against_fixture, check_float_array, close, companion,
+                                 invoke, load_fixture, mistake_message, named_mistake, outputs_of, quiet,
                                  relative_difference)
 from course_lib.gradcheck import numerical_gradient
 
@@ -283,7 +283,7 @@ def batchnorm_backward_problem(backward, forward, case: dict, dout, expected=Non
 
 def check_batchnorm_backward(batchnorm_backward) -> None:
     """batchnorm_backward(dout, cache) with the cache of your batchnorm_forward, against numerical gradients."""
-    forward = getattr(batchnorm_backward, "__globals__", {}).get("batchnorm_forward")
+    forward = companion(batchnorm_backward, "batchnorm_forward")
     case = batchnorm_case(8, 5, seed=1)
     dout = np.random.default_rng(2).standard_normal((8, 5))
     problem = batchnorm_backward_problem(batchnorm_backward, forward, case, dout)

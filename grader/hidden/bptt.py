@@ -17,7 +17,8 @@ nor saturated, and upstream gradients at every step as well as only at the last 
 
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_output, close, invoke, mistake_message, outputs_of
+from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
+                                 outputs_of)
 from grader.checking import ByProperties, ByReference, Case, leak_guarded
 from grader.mistakes.bptt import MISTAKES
 from grader.reference import bptt as reference
@@ -104,8 +105,8 @@ def backward_problem(fn, kind, kwargs, rtol):
     upstream = kwargs["dh"]
     ref_h, ref_cache = getattr(reference, forward_name)(**inputs)
     want = getattr(reference, name)(upstream, ref_cache)
-    student_forward = getattr(getattr(fn, "__wrapped__", fn), "__globals__", {}).get(forward_name)
-    if callable(student_forward):
+    student_forward = companion(fn, forward_name)
+    if student_forward is not None:
         outcome = invoke(leak_guarded(student_forward), inputs)
         if outcome.problem(forward_name):
             return f"{name} is checked after your {forward_name}, which failed: {outcome.problem(forward_name)}"

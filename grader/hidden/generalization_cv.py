@@ -32,7 +32,7 @@ def _seeds_differ(name, kwargs):
     def check(fn):
         if not _differ(_result(fn, dict(kwargs, rng=np.random.default_rng(1)), name),
                        _result(fn, dict(kwargs, rng=np.random.default_rng(2)), name)):
-            return f"generators with different seeds gave the same result: the randomness must come from rng."
+            return "generators with different seeds gave the same result: the randomness must come from rng."
         return None
     return check
 

@@ -17,11 +17,11 @@ submission has none): when that forward agrees with the reference, dx, dgamma, d
 compared with the reference's; otherwise with numerical gradients of the student's forward.
 gamma is never all ones, so a dx without gamma shows.
 """
-import inspect
 
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_output, close, invoke, mistake_message, outputs_of
+from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
+                                 outputs_of)
 from course_lib.checks.regularization import (batchnorm_backward_problem, batchnorm_case,
                                               dropout_backward_problem, dropout_forward_problem)
 from grader.checking import ByProperties, ByReference, Case, leak_guarded
@@ -111,15 +111,10 @@ def _bn_forward_check(case, train, rtol):
     return check
 
 
-def _original(fn):
-    """The student's function behind the grader's leak guard (`leak_guarded` keeps it as __wrapped__)."""
-    return inspect.unwrap(fn)
-
-
 def _student_forward(fn):
     """The submission's own batchnorm_forward (leak-guarded), or the reference's when it has none."""
-    forward = getattr(_original(fn), "__globals__", {}).get("batchnorm_forward")
-    if forward is None or not callable(forward):
+    forward = companion(fn, "batchnorm_forward")
+    if forward is None:
         return reference.batchnorm_forward
     return leak_guarded(forward)
 

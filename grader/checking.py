@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from grader import seal
 from course_lib.checking import (CheckFailed, check_output, close, invoke, mistake_message,
                                  outputs_of, relative_difference)
 
@@ -75,7 +76,21 @@ def topic_modules(topic: str):
 
 
 def grade(topic: str, name: str, fn, points: float) -> float:
-    """Run the hidden checks of `name` on the student's `fn`; print a report; return the points."""
+    """Run the hidden checks of `name` on the student's `fn`; print a report; return the points.
+
+    Under `course grade` the score is also published signed (`grader.seal`), and nothing is
+    scored once the submission has replaced NumPy's functions or the checks.
+    """
+    replaced = seal.tampered()
+    if replaced:
+        print(f"✗ {name}: the submission replaced {', '.join(replaced[:3])}"
+              f"{' …' if len(replaced) > 3 else ''}. Code that modifies NumPy or the checks is not graded: "
+              f"0 of {points:g} points.")
+        return seal.publish(topic, name, 0.0)
+    return seal.publish(topic, name, _checked_score(topic, name, fn, points))
+
+
+def _checked_score(topic: str, name: str, fn, points: float) -> float:
     specs, reference, mistakes = topic_modules(topic)
     spec = specs.SPECS[name]
     guarded = leak_guarded(fn)

@@ -1,15 +1,18 @@
 """`course`: the instructor's command line, a thin layer over grader's pipeline steps."""
 import argparse
+import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
+from grader import feedback as feedback_page
+from grader import report
 from grader.assignments import REPO, select
+from grader.classgrade import class_results, grade_class, merge_courses, Ledger
 from grader.coursedir import CourseDir, NbgraderFailed
 from grader.fixtures import write_fixtures
 from grader.sample_class import build_submissions
-from grader.scores import read_submission, table
+from grader.scores import table
 
 DEMO_DIR = REPO / ".work" / "demo"
 DEMO_CLASS = {
@@ -40,45 +43,60 @@ def fixtures(args) -> None:
         print(f"wrote {path.relative_to(REPO)}")
 
 
-def students_of(course) -> list:
-    folder = course.path("submitted")
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
-
-
-def grade_class(course, assignments, feedback: bool) -> None:
-    """Autograde every student's submission of each assignment; print the score tables."""
-    for assignment in assignments:
-        started = time.perf_counter()
-        course.generate(assignment)
-        course.autograde(assignment)
-        if feedback:
-            course.feedback(assignment)
-        students = [s for s in students_of(course) if course.path("submitted", s, assignment.name).exists()]
-        print(f"\n== {assignment.name}: {len(students)} submissions graded in "
-              f"{time.perf_counter() - started:.0f} s\n")
-        print(table([read_submission(course, assignment, s) for s in students]))
-
-
-def autograde(args) -> None:
-    """Autograde a course directory holding submitted/<student>/<assignment>/."""
-    course = CourseDir(args.course_dir, timeout=args.timeout)
+def class_folder(path: Path, timeout: int = 60) -> CourseDir:
+    """The course directory at `path`, which must hold submitted/<student>/<assignment>/."""
+    course = CourseDir(path, timeout=timeout)
     if not course.path("submitted").is_dir():
         raise SystemExit(f"{course.root} has no submitted/ folder (expected submitted/<student>/<assignment>/).")
     if not (course.root / "nbgrader_config.py").exists():
         course.create()
-    grade_class(course, select(args.assignments), feedback=args.feedback)
+    return course
+
+
+def grade(args) -> None:
+    """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
+    course = class_folder(args.course_dir, args.timeout)
+    shard = tuple(int(part) for part in args.shard.split("/"))
+    results = grade_class(course, select(args.assignments), args.student, args.workers, args.force,
+                          args.timeout, args.memory, shard)
+    print_report(course, results)
+
+
+def print_report(course, results) -> None:
+    paths = report.write_report(results, course.root / "course_grade", course.db_url)
+    print(report.summary(results))
+    print(f"\nReport: {paths['html']}\nScores: {paths['csv']}\nFeedback: {course.path('feedback')}/<student>/"
+          f"<assignment>/\nGradebook: {course.root / 'gradebook.db'} (formgrader and `nbgrader export` read it)")
 
 
 def feedback(args) -> None:
-    """Write nbgrader's HTML feedback for every graded submission."""
-    course = CourseDir(args.course_dir)
-    for assignment in select(args.assignments):
-        course.feedback(assignment)
-        print(f"feedback for {assignment.name} in {course.path('feedback')}")
+    """Rewrite every feedback page from the gradebook (after manual grading, say)."""
+    course = class_folder(args.course_dir)
+    ledger = Ledger(course.root / "course_grade" / "ledger.json")
+    assignments = select(args.assignments)
+    students = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
+    by_name = {a.name: a for a in assignments}
+    written = 0
+    for result in class_results(course, assignments, students, ledger):
+        if result.status != "not submitted":
+            feedback_page.write(course, by_name[result.assignment], result)
+            written += 1
+    print(f"wrote {written} feedback page(s) in {course.path('feedback')}")
+
+
+def merge(args) -> None:
+    """Merge class folders graded on other machines (`grade --shard i/n`) into one."""
+    target = class_folder(args.course_dir)
+    shards = [class_folder(path) for path in args.shards]
+    assignments = select(args.assignments)
+    print(f"merged {merge_courses(target, shards, assignments)} submission(s) into {target.root}")
+    students = sorted(p.name for p in target.path("submitted").iterdir() if p.is_dir())
+    print_report(target, class_results(target, assignments, students,
+                                       Ledger(target.root / "course_grade" / "ledger.json")))
 
 
 def demo(args) -> None:
-    """Release, build a sample class, autograde it, write feedback and print the scores."""
+    """Release, build a sample class, grade it, write feedback and the report."""
     if args.dir.exists():
         shutil.rmtree(args.dir)
     course = CourseDir(args.dir, timeout=args.timeout).create()
@@ -87,16 +105,19 @@ def demo(args) -> None:
     for assignment in assignments:
         course.generate(assignment)
         build_submissions(course, assignment, DEMO_CLASS)
-    grade_class(course, assignments, feedback=True)
-    print(f"\nFeedback: {course.path('feedback')}/<student>/<assignment>/\n"
-          f"Gradebook: {course.root / 'gradebook.db'} (nbgrader's own tools read it: "
-          f"cd {course.root} && nbgrader export)")
+    results = grade_class(course, assignments, workers=args.workers, timeout=args.timeout)
+    for assignment in assignments:
+        print(f"\n== {assignment.name}\n")
+        print(table([r for r in results if r.assignment == assignment.name]))
+    print()
+    print_report(course, results)
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="Instructor commands of the course.")
     sub = p.add_subparsers(dest="command", required=True)
     names = dict(nargs="*", metavar="ASSIGNMENT", help="assignment names (default: all), e.g. 01_gradient_descent")
+    workers = dict(type=int, default=os.cpu_count(), help="grading processes (default: the cores)")
 
     s = sub.add_parser("release", help=release.__doc__)
     s.add_argument("assignments", **names)
@@ -106,22 +127,43 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("assignments", **names)
     s.set_defaults(run=fixtures)
 
-    s = sub.add_parser("autograde", help=autograde.__doc__)
+    s = sub.add_parser("grade", help=grade.__doc__)
     s.add_argument("course_dir", type=Path, help="folder holding submitted/<student>/<assignment>/")
     s.add_argument("assignments", **names)
+    s.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    s.add_argument("--workers", **workers)
+    s.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     s.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
-    s.add_argument("--feedback", action="store_true", help="also write feedback")
-    s.set_defaults(run=autograde)
+    s.add_argument("--memory", type=int, default=2048, help="MiB of memory each kernel may use (default 2048)")
+    s.add_argument("--shard", default="1/1", metavar="I/N",
+                   help="grade only every N-th student starting at the I-th, for grading on N machines")
+    s.set_defaults(run=grade)
 
     s = sub.add_parser("feedback", help=feedback.__doc__)
     s.add_argument("course_dir", type=Path)
     s.add_argument("assignments", **names)
     s.set_defaults(run=feedback)
 
+    s = sub.add_parser("merge", help=merge.__doc__)
+    s.add_argument("course_dir", type=Path, help="the class folder to merge into")
+    s.add_argument("shards", type=Path, nargs="+", help="class folders graded with --shard")
+    s.add_argument("--assignments", nargs="*", default=[], metavar="ASSIGNMENT")
+    s.set_defaults(run=merge)
+
+    def check(args) -> None:
+        """Run a notebook's visible checks (no hidden tests) and print each exercise's status."""
+        from course_lib.selfcheck import check_path
+        sys.exit(check_path(args.path))
+
+    s = sub.add_parser("check", help=check.__doc__)
+    s.add_argument("path", type=Path, help="a notebook, or a folder of notebooks")
+    s.set_defaults(run=check)
+
     s = sub.add_parser("demo", help=demo.__doc__)
     s.add_argument("assignments", **names)
     s.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"working folder (default {DEMO_DIR.relative_to(REPO)})")
     s.add_argument("--timeout", type=int, default=15, help="seconds each cell may run (default 15)")
+    s.add_argument("--workers", **workers)
     s.set_defaults(run=demo)
     return p
 

@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+
 from grader.assignments import SOLUTIONS
 
+COURSE_ID = "how-deep-networks-learn"
 CONFIG = '''c = get_config()
-c.CourseDirectory.course_id = "how-deep-networks-learn"
+c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
 c.Execute.timeout = {timeout}
@@ -32,7 +35,8 @@ class CourseDir:
     def create(self) -> "CourseDir":
         """Make the folder and its nbgrader_config.py (sources: the repository's solutions/)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "nbgrader_config.py").write_text(CONFIG.format(source=str(SOLUTIONS), timeout=self.timeout))
+        (self.root / "nbgrader_config.py").write_text(CONFIG.format(course_id=COURSE_ID, source=str(SOLUTIONS),
+                                                                          timeout=self.timeout))
         return self
 
     def path(self, kind: str, *parts) -> Path:
@@ -42,6 +46,10 @@ class CourseDir:
     @property
     def db_url(self) -> str:
         return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def gradebook(self) -> Gradebook:
+        """nbgrader's gradebook of this course (use it as a context manager)."""
+        return Gradebook(self.db_url, COURSE_ID)
 
     def nbgrader(self, *args) -> str:
         """Run `nbgrader ARGS` in this course directory; returns its log, raises NbgraderFailed."""

@@ -4,7 +4,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from course_lib.checking import MISTAKE_MARK
 
@@ -16,15 +16,18 @@ class ExerciseResult:
     name: str                   # the graded cell's grade_id, "test_" removed
     score: float = None         # None: waits for a manual grade
     max_score: float = 0.0
-    diagnoses: list = field(default_factory=list)
+    diagnoses: list = field(default_factory=list)   # short reasons it lost points
+    messages: list = field(default_factory=list)    # what the checks told the student, in full
+    comment: str = ""           # the grader's comment on a written answer
 
 
 @dataclass
 class SubmissionResult:
     student: str
     assignment: str
-    status: str                 # "graded", "missing notebook" or "not submitted"
+    status: str                 # a status of grader.jobs, or "not submitted"
     exercises: list = field(default_factory=list)
+    detail: str = ""
 
     @property
     def total(self) -> float:
@@ -57,30 +60,46 @@ def _first_line(text: str) -> str:
     return textwrap.shorten(lines[0], width=140, placeholder=" …") if lines else ""
 
 
-def read_submission(course, assignment, student) -> SubmissionResult:
-    """Scores and diagnoses of one student's graded assignment.
+def messages(cell) -> list:
+    """What a graded cell's outputs told the student: printed text and errors, never tracebacks."""
+    found = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stdout":
+            found.append(output.text.strip())
+        elif output.output_type == "error":
+            found.append(f"{output.ename}: {output.evalue}".strip())
+    return [m for m in found if m]
 
-    A student with no graded notebook scores 0 on every exercise, with the status
-    "missing notebook" (a submission folder without the notebook) or "not submitted".
+
+def read_submission(course, assignment, student, status: str = "", detail: str = "") -> SubmissionResult:
+    """Scores, diagnoses and messages of one student's graded assignment.
+
+    `status` is what grading said (the ledger's); without it, a graded notebook means
+    "graded", else "missing notebook" (a submission folder without it) or "not submitted".
+    Without a gradebook entry every exercise scores 0.
     """
     graded = course.path("autograded", student, assignment.name, assignment.notebook)
-    with Gradebook(course.db_url) as gradebook:
+    with course.gradebook() as gradebook:
         try:
             notebook = gradebook.find_submission_notebook(assignment.topic, assignment.name, student)
             grades = [(g.name, None if g.needs_manual_grade else g.score, g.max_score) for g in notebook.grades]
+            comments = {c.name: c.manual_comment or "" for c in notebook.comments}
         except MissingEntry:
             cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
-            grades = [(c.name, 0.0, c.max_score) for c in cells]
-    if not graded.exists():
+            grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}
+    if not status:
         folder = course.path("submitted", student, assignment.name)
-        status = "missing notebook" if folder.exists() else "not submitted"
-        return SubmissionResult(student, assignment.name, status,
-                                [ExerciseResult(g.removeprefix("test_"), 0.0, m) for g, _, m in grades])
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
-    exercises = [ExerciseResult(grade_id.removeprefix("test_"), score, max_score,
-                                diagnoses(cells[grade_id]) if grade_id in cells and score != max_score else [])
-                 for grade_id, score, max_score in grades]
-    return SubmissionResult(student, assignment.name, "graded", exercises)
+        status = "graded" if graded.exists() else "missing notebook" if folder.exists() else "not submitted"
+    cells = {}
+    if graded.exists() and status not in ("missing notebook", "unreadable notebook", "not submitted"):
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
+    exercises = []
+    for grade_id, score, max_score in grades:
+        cell = cells.get(grade_id, {})
+        exercises.append(ExerciseResult(grade_id.removeprefix("test_"), score, max_score,
+                                        diagnoses(cell) if score != max_score else [],
+                                        messages(cell), comments.get(grade_id, "")))
+    return SubmissionResult(student, assignment.name, status, exercises, detail)
 
 
 def table(results) -> str:

@@ -2,9 +2,9 @@
 import pytest
 
 from grader.assignments import all_assignments
+from grader.classgrade import grade_class
 from grader.coursedir import CourseDir
 from grader.sample_class import build_submissions, mistake_plans
-from grader.scores import read_submission
 
 ASSIGNMENTS = all_assignments()
 
@@ -33,18 +33,17 @@ def roster(assignment) -> dict:
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """graded_class(assignment) -> (course, {student: SubmissionResult}), graded once per session."""
+    """graded_class(assignment) -> (course, {student: SubmissionResult}), graded once per session by
+    `course grade`'s pipeline with one worker (xdist runs two assignments side by side)."""
     done = {}
 
     def get(assignment):
         if assignment.name not in done:
             course = CourseDir(tmp_path_factory.mktemp(assignment.topic), timeout=10).create()
             course.generate(assignment)
-            students = roster(assignment)
-            build_submissions(course, assignment, students)
-            course.autograde(assignment)
-            course.feedback(assignment)
-            done[assignment.name] = course, {s: read_submission(course, assignment, s) for s in students}
+            build_submissions(course, assignment, roster(assignment))
+            results = grade_class(course, [assignment], workers=1, timeout=10, progress=lambda outcome: None)
+            done[assignment.name] = course, {r.student: r for r in results}
         return done[assignment.name]
 
     return get

@@ -1,7 +1,17 @@
-"""End to end with real nbgrader: release, submissions, autograde in real kernels, feedback."""
+"""End to end with real nbgrader: release, submissions, `course grade` in real kernels, feedback."""
+import html
 import importlib
+import re
+
+import nbformat
+from conftest import roster
+
+from grader.assignments import REPO
 
 from grader.sample_class import builds_on, first_function, mistake_plans, solution_answers
+
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
 def exercises(result):
@@ -69,3 +79,21 @@ def test_an_infinite_loop_times_out_and_costs_only_its_exercise(graded_class):
     assert [d for e in looping for d in e.diagnoses] == ["timed out"]
     assert all(e.score == e.max_score for e in results["loops"].exercises
                if e.score is not None and e not in looping)
+
+
+def test_feedback_never_shows_hidden_tests_or_the_reference(assignment, graded_class):
+    course, _ = graded_class(assignment)
+    source = nbformat.read(assignment.source, as_version=4)
+    hidden = [line.strip() for cell in source.cells for block in HIDDEN.findall(cell.source)
+              for line in block.splitlines() if line.strip()]
+    reference = [line.strip() for line in (REPO / "grader" / "reference" / f"{assignment.topic}.py").read_text().splitlines()
+                 if len(line.strip()) > 20 and not line.strip().startswith(("#", '"""', "def ", "return"))]
+    graded = nbformat.read(course.path("autograded", "complete", assignment.name, assignment.notebook), as_version=4)
+    graded = "\n".join(cell.source for cell in graded.cells)
+    assert all(line in graded for line in hidden), "the graded notebook should hold the hidden tests"
+    pages = sorted(course.path("feedback").rglob("*.html"))
+    assert len(pages) == len(roster(assignment))
+    for page in pages:
+        text = html.unescape(page.read_text())
+        leaked = [line for line in hidden + reference if line in text]
+        assert not leaked, f"{page.relative_to(course.root)} shows {leaked[:2]}"

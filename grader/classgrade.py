@@ -1,0 +1,223 @@
+"""`course grade`: every (student, assignment) of a class folder, graded in parallel.
+
+Worker processes grade submissions into their own shard gradebooks (`grader.jobs`); this
+process alone writes the course's gradebook, the ledger and the feedback, one finished
+submission at a time, so the gradebook is the same whatever the number of workers. The
+ledger (`course_grade/ledger.json`) remembers what each submission and its checks were
+when graded: a re-run grades only what changed, unless forced.
+"""
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from grader import feedback, gradebook
+from grader.assignments import REPO
+from grader.coursedir import COURSE_ID
+from grader.jobs import FAILED, MISSING, UNREADABLE, Job, Outcome, Worker, grade_job
+from grader.scores import read_submission
+
+CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
+               "course_lib/checks/{}.py", "course_lib/fixtures/{}.json")
+
+
+class Ledger:
+    """What was graded: {"submissions": {"student/assignment": entry}, "releases": {assignment: fingerprint}}.
+
+    An entry holds the job's fingerprint, its status and detail, and its times; the file
+    is rewritten (atomically) after every change, so an interrupted run loses nothing.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = json.loads(path.read_text()) if path.exists() else {"submissions": {}, "releases": {}}
+        self.submissions, self.releases = self.data["submissions"], self.data["releases"]
+
+    def get(self, student: str, assignment: str) -> dict:
+        return self.submissions.get(f"{student}/{assignment}", {})
+
+    def record(self, outcome) -> None:
+        self.submissions[f"{outcome.job.student}/{outcome.job.assignment}"] = {
+            "fingerprint": outcome.job.fingerprint, "status": outcome.status, "detail": outcome.detail,
+            "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2)}
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        os.replace(partial, self.path)
+
+
+def release(course, assignments, ledger: Ledger) -> None:
+    """Generate each assignment into the course (release/ and the gradebook) when its source changed."""
+    for assignment in assignments:
+        fingerprint = hashlib.sha256(assignment.source.read_bytes()).hexdigest()
+        if ledger.releases.get(assignment.name) != fingerprint or not course.path("release", assignment.name).exists():
+            course.generate(assignment)
+            ledger.releases[assignment.name] = fingerprint
+            ledger.save()
+
+
+def checks_fingerprint(assignment, timeout: int, memory_mib: int) -> str:
+    """What grading an assignment depends on besides the submission: source, checks, limits."""
+    digest = hashlib.sha256(f"{timeout},{memory_mib}".encode())
+    for path in [assignment.source] + [REPO / f.format(assignment.topic) for f in CHECK_FILES]:
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+def folder_fingerprint(folder: Path, base: str) -> str:
+    digest = hashlib.sha256(base.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: int, memory_mib: int) -> tuple:
+    """(jobs to run, submissions already graded) for the class folder's submissions."""
+    jobs, done = [], []
+    for assignment in assignments:
+        base = checks_fingerprint(assignment, timeout, memory_mib)
+        for student in students:
+            folder = course.path("submitted", student, assignment.name)
+            if not folder.is_dir():
+                continue
+            job = Job(student, assignment.name, assignment.notebook, folder_fingerprint(folder, base))
+            entry = ledger.get(student, assignment.name)
+            if not force and entry.get("fingerprint") == job.fingerprint and entry.get("status") != FAILED:
+                done.append(job)
+            else:
+                jobs.append(job)
+    return jobs, done
+
+
+def run(course, jobs, workers: int, timeout: int, memory_mib: int, on_done) -> None:
+    """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes."""
+    if not jobs:
+        return
+    shards = course.root / "course_grade" / "shards"
+    shards.mkdir(parents=True, exist_ok=True)
+    base = shards / "base.db"       # workers copy this, never the gradebook being written
+    shutil.copyfile(course.root / "gradebook.db", base)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
+                             initargs=(course.root, base, timeout, memory_mib)) as pool:
+        futures = {pool.submit(grade_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                outcome = Outcome(futures[future], FAILED, "a grading process died; run again to retry")
+            on_done(outcome)
+    shutil.rmtree(shards)
+
+
+def merge(course, outcome) -> None:
+    """Write one outcome into the course's gradebook (nothing for our own failures)."""
+    job = outcome.job
+    with course.gradebook() as target:
+        if outcome.status in (MISSING, UNREADABLE):
+            gradebook.record_zero(target, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
+        elif outcome.status != FAILED:
+            with Gradebook(outcome.shard, COURSE_ID) as source:
+                gradebook.copy_submission(source, target, job.assignment, job.student)
+
+
+class Progress:
+    """A line per finished submission, and a bar kept at the bottom of a terminal."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.started = time.perf_counter()
+        self.bar = stream.isatty()
+
+    def __call__(self, outcome) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        line = (f"[{self.done:>{len(str(self.total))}}/{self.total}] {outcome.job.student} "
+                f"{outcome.job.assignment}: {outcome.status}{detail}, {outcome.seconds:.1f} s")
+        if self.bar:
+            filled = round(30 * self.done / self.total)
+            self.stream.write(f"\r\033[K{line}\n[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+                              f"  {elapsed:.0f} s, about {left:.0f} s left")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def grade_class(course, assignments, students=None, workers: int = 0, force: bool = False, timeout: int = 60,
+                memory_mib: int = 2048, shard=(1, 1), progress=None) -> list:
+    """Grade the class folder's submissions (those of `students` only, if given); return every
+    SubmissionResult of the class, graded now or before, after writing the report."""
+    ledger = Ledger(course.root / "course_grade" / "ledger.json")
+    release(course, assignments, ledger)
+    roster = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
+    chosen = [s for i, s in enumerate(roster) if i % shard[1] == shard[0] - 1 and (not students or s in students)]
+    jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib)
+    by_name = {a.name: a for a in assignments}
+    print(f"{len(jobs)} submission(s) to grade, {len(done)} unchanged since graded"
+          f"{' (--force regrades them)' if done else ''}; {workers} worker(s).", file=sys.stderr)
+    tell = progress or Progress(len(jobs))
+
+    def finished(outcome) -> None:
+        merge(course, outcome)
+        ledger.record(outcome)
+        if outcome.status != FAILED:
+            assignment = by_name[outcome.job.assignment]
+            feedback.write(course, assignment, read_submission(course, assignment, outcome.job.student,
+                                                               outcome.status, outcome.detail))
+        tell(outcome)
+
+    run(course, jobs, workers, timeout, memory_mib, finished)
+    return class_results(course, assignments, chosen, ledger)
+
+
+def class_results(course, assignments, students, ledger: Ledger) -> list:
+    """A SubmissionResult for every student and assignment ("not submitted" where nothing came in)."""
+    results = []
+    for assignment in assignments:
+        for student in students:
+            entry = ledger.get(student, assignment.name)
+            if entry or not course.path("submitted", student, assignment.name).is_dir():
+                results.append(read_submission(course, assignment, student, entry.get("status", "not submitted"),
+                                               entry.get("detail", "")))
+    return results
+
+
+def merge_courses(target, shards, assignments) -> int:
+    """Merge course directories graded elsewhere (`--shard i/n`) into `target`; return how many
+    submissions came in. Grades go through nbgrader's API; graded notebooks, feedback and
+    ledger entries are copied; the target's manual grades are kept."""
+    ledger = Ledger(target.root / "course_grade" / "ledger.json")
+    release(target, assignments, ledger)
+    names = {a.name for a in assignments}
+    merged = 0
+    for shard in shards:
+        theirs = Ledger(shard.root / "course_grade" / "ledger.json")
+        for key, entry in theirs.submissions.items():
+            student, assignment = key.split("/")
+            if assignment not in names or entry["status"] == FAILED:
+                continue
+            job = Job(student, assignment, "", entry["fingerprint"])
+            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url))
+            for kind in ("submitted", "autograded", "feedback"):
+                source = shard.path(kind, student, assignment)
+                if source.is_dir() and source.resolve() != target.path(kind, student, assignment).resolve():
+                    shutil.copytree(source, target.path(kind, student, assignment), dirs_exist_ok=True)
+            ledger.submissions[key] = entry
+            merged += 1
+    ledger.save()
+    return merged

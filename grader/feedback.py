@@ -1,0 +1,67 @@
+"""Feedback students receive: per exercise the score, what the checks said and the named mistake.
+
+Unlike nbgrader's `generate_feedback`, which renders the graded notebook and with it the
+hidden test code, this page is built from the scores and the checks' printed messages only:
+no cell source, no traceback, no reference. It is written where nbgrader's would be,
+`feedback/<student>/<assignment>/<notebook>.html`, so `nbgrader release_feedback` hands it out.
+"""
+import html
+import shutil
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+section {{ border-top: 1px solid #ddd; padding: .6rem 0; }}
+h2 {{ font-size: 1.05rem; margin: .3rem 0; }}
+.score {{ float: right; font-weight: 600; }}
+.full {{ color: #17692f; }} .partial {{ color: #8a5a00; }} .none {{ color: #a61b1b; }}
+pre {{ background: #f6f6f6; padding: .5rem; white-space: pre-wrap; font-size: .85rem; }}
+.mistake {{ background: #fff4e0; padding: .3rem .5rem; }}
+</style></head><body>
+<h1>{title}</h1>
+<p>Student: <b>{student}</b> · Total: <b>{total}</b> · Status: {status}</p>
+{sections}
+</body></html>
+"""
+
+
+def render(result) -> str:
+    """The feedback page of one SubmissionResult."""
+    sections = []
+    for exercise in result.exercises:
+        sections.append(f"<section><h2>{html.escape(exercise.name)}"
+                        f"<span class='score {_grade_class(exercise)}'>{_score(exercise)}</span></h2>"
+                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(d)}</p>"
+                                  for d in exercise.diagnoses if d.endswith("]"))
+                        + "".join(f"<pre>{html.escape(m)}</pre>" for m in exercise.messages)
+                        + (f"<p>Grader's comment: {html.escape(exercise.comment)}</p>" if exercise.comment else "")
+                        + "</section>")
+    status = html.escape(result.status + (f" ({result.detail})" if result.detail else ""))
+    total = f"{result.total:g} / {result.max_total:g}"
+    if any(e.score is None for e in result.exercises):
+        total += " (written answers not graded yet)"
+    return PAGE.format(title=html.escape(f"Feedback on {result.assignment}"), student=html.escape(result.student),
+                       total=total, status=status, sections="\n".join(sections))
+
+
+def write(course, assignment, result) -> None:
+    """Write the page (and the submission's timestamp, which release_feedback reads)."""
+    folder = course.path("feedback", result.student, assignment.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / assignment.notebook.replace(".ipynb", ".html")).write_text(render(result))
+    timestamp = course.path("autograded", result.student, assignment.name, "timestamp.txt")
+    if timestamp.exists():
+        shutil.copyfile(timestamp, folder / "timestamp.txt")
+
+
+def _score(exercise) -> str:
+    if exercise.score is None:
+        return f"to be graded by hand / {exercise.max_score:g}"
+    return f"{exercise.score:g} / {exercise.max_score:g}"
+
+
+def _grade_class(exercise) -> str:
+    if exercise.score is None:
+        return ""
+    return "full" if exercise.score >= exercise.max_score else "partial" if exercise.score > 0 else "none"

@@ -160,12 +160,14 @@ class Progress:
 
 def grade_class(course, assignments, students=None, workers: int = 0, force: bool = False, timeout: int = 60,
                 memory_mib: int = 2048, shard=(1, 1), progress=None) -> list:
-    """Grade the class folder's submissions (those of `students` only, if given); return every
-    SubmissionResult of the class, graded now or before, after writing the report."""
+    """Grade the class folder's submissions (of `students` only, if given; of the `shard` = (i, n)
+    i-th of every n students); return the SubmissionResult of every student of the shard,
+    graded now or before."""
     ledger = Ledger(course.root / "course_grade" / "ledger.json")
     release(course, assignments, ledger)
     roster = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
-    chosen = [s for i, s in enumerate(roster) if i % shard[1] == shard[0] - 1 and (not students or s in students)]
+    in_shard = [s for i, s in enumerate(roster) if i % shard[1] == shard[0] - 1]
+    chosen = [s for s in in_shard if not students or s in students]
     jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib)
     by_name = {a.name: a for a in assignments}
     print(f"{len(jobs)} submission(s) to grade, {len(done)} unchanged since graded"
@@ -182,7 +184,7 @@ def grade_class(course, assignments, students=None, workers: int = 0, force: boo
         tell(outcome)
 
     run(course, jobs, workers, timeout, memory_mib, finished)
-    return class_results(course, assignments, chosen, ledger)
+    return class_results(course, assignments, in_shard, ledger)
 
 
 def class_results(course, assignments, students, ledger: Ledger) -> list:

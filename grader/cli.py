@@ -53,12 +53,20 @@ def class_folder(path: Path, timeout: int = 60) -> CourseDir:
     return course
 
 
+def submitted_assignments(course, names) -> list:
+    """The assignments named, or else every assignment someone submitted."""
+    if names:
+        return select(names)
+    handed_in = {p.name for p in course.path("submitted").glob("*/*") if p.is_dir()}
+    return [a for a in select([]) if a.name in handed_in]
+
+
 def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
     course = class_folder(args.course_dir, args.timeout)
     shard = tuple(int(part) for part in args.shard.split("/"))
-    results = grade_class(course, select(args.assignments), args.student, args.workers, args.force,
-                          args.timeout, args.memory, shard)
+    results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
+                          args.force, args.timeout, args.memory, shard)
     print_report(course, results)
 
 
@@ -73,7 +81,7 @@ def feedback(args) -> None:
     """Rewrite every feedback page from the gradebook (after manual grading, say)."""
     course = class_folder(args.course_dir)
     ledger = Ledger(course.root / "course_grade" / "ledger.json")
-    assignments = select(args.assignments)
+    assignments = submitted_assignments(course, args.assignments)
     students = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
     by_name = {a.name: a for a in assignments}
     written = 0
@@ -88,7 +96,7 @@ def merge(args) -> None:
     """Merge class folders graded on other machines (`grade --shard i/n`) into one."""
     target = class_folder(args.course_dir)
     shards = [class_folder(path) for path in args.shards]
-    assignments = select(args.assignments)
+    assignments = submitted_assignments(target, args.assignments)
     print(f"merged {merge_courses(target, shards, assignments)} submission(s) into {target.root}")
     students = sorted(p.name for p in target.path("submitted").iterdir() if p.is_dir())
     print_report(target, class_results(target, assignments, students,

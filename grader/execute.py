@@ -29,6 +29,7 @@ class GradingExecute(Execute):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("extra_arguments", KERNEL_ARGUMENTS)
+        kwargs.setdefault("shutdown_kernel", "immediate")     # the notebook is done: no graceful wait
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):

@@ -1,0 +1,105 @@
+"""`course grade` on a class: the same gradebook whatever the workers, resumable, shardable."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ASSIGNMENTS
+
+from grader.coursedir import CourseDir
+from grader.sample_class import build_submissions
+
+pytestmark = pytest.mark.xdist_group("class-grading")
+ASSIGNMENT = ASSIGNMENTS[0]
+CLASS = {"ada": "complete", "ben": "mistakes-1", "chloe": "mistakes-2", "dmitri": "raises", "grace": "blank"}
+
+
+def course_command(*args) -> str:
+    """Run `course ARGS`; return what it printed (progress included)."""
+    command = os.path.join(os.path.dirname(sys.executable), "course")
+    done = subprocess.run([command, *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout + done.stderr
+
+
+def new_class(root) -> CourseDir:
+    course = CourseDir(root, timeout=10).create()
+    course.generate(ASSIGNMENT)
+    build_submissions(course, ASSIGNMENT, CLASS)
+    return course
+
+
+def gradebook_dump(course) -> dict:
+    """Every automatic grade and comment of the gradebook, by (student, cell)."""
+    with course.gradebook() as gradebook:
+        return {(s.student.id, g.name): (g.auto_score, g.needs_manual_grade)
+                for s in gradebook.assignment_submissions(ASSIGNMENT.name) for n in s.notebooks for g in n.grades}
+
+
+def graded_times(course) -> dict:
+    return {s: course.path("autograded", s, ASSIGNMENT.name, ASSIGNMENT.notebook).stat().st_mtime_ns for s in CLASS}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The class graded with two workers, and the same class graded with one."""
+    two, one = new_class(tmp_path_factory.mktemp("two")), new_class(tmp_path_factory.mktemp("one"))
+    course_command("grade", two.root, "--workers", 2, "--timeout", 10)
+    course_command("grade", one.root, "--workers", 1, "--timeout", 10)
+    return two, one
+
+
+def test_the_gradebook_is_the_same_with_one_or_two_workers(graded):
+    two, one = graded
+    assert gradebook_dump(two) == gradebook_dump(one)
+    assert len(gradebook_dump(two)) == len(CLASS) * 6
+
+
+def test_a_rerun_grades_nothing_and_a_changed_submission_alone(graded):
+    course, _ = graded
+    before = graded_times(course)
+    assert "0 submission(s) to grade, 5 unchanged" in course_command("grade", course.root, "--timeout", 10)
+    assert graded_times(course) == before
+    build_submissions(course, ASSIGNMENT, {"grace": "complete"})
+    printed = course_command("grade", course.root, "--timeout", 10)
+    assert "1 submission(s) to grade, 4 unchanged" in printed and "grace 01_gradient_descent: graded" in printed
+    after = graded_times(course)
+    assert [s for s in CLASS if after[s] != before[s]] == ["grace"]
+    with course.gradebook() as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT.name, "grace").score == 9.0
+
+
+def test_force_regrades_only_the_students_named(graded):
+    course, _ = graded
+    before = graded_times(course)
+    course_command("grade", course.root, "--student", "ben", "--force", "--timeout", 10)
+    after = graded_times(course)
+    assert [s for s in CLASS if after[s] != before[s]] == ["ben"]
+
+
+def test_the_report_and_feedback_are_written(graded):
+    course, _ = graded
+    csv = (course.root / "course_grade" / "scores.csv").read_text().splitlines()
+    assert csv[0].startswith("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score")
+    assert len(csv) == 1 + len(CLASS)
+    assert (course.root / "course_grade" / "report.html").read_text().count("data:image/png") == 3
+    for student in CLASS:
+        assert course.path("feedback", student, ASSIGNMENT.name, "gradient_descent.html").exists()
+
+
+def test_two_shards_merged_equal_one_machine(graded, tmp_path):
+    _, whole = graded
+    shards = []
+    for index in (1, 2):
+        shard = tmp_path / f"shard{index}"
+        shutil.copytree(whole.path("submitted"), shard / "submitted")
+        course_command("grade", shard, "--shard", f"{index}/2", "--timeout", 10)
+        shards.append(shard)
+    merged = tmp_path / "merged"
+    shutil.copytree(whole.path("submitted"), merged / "submitted")
+    printed = course_command("merge", merged, *shards)
+    assert f"merged {len(CLASS)} submission(s)" in printed
+    assert gradebook_dump(CourseDir(merged)) == gradebook_dump(whole)
+    for student in CLASS:
+        assert (merged / "feedback" / student / ASSIGNMENT.name / "gradient_descent.html").exists()

@@ -1,0 +1,195 @@
+"""Broken and hostile submissions graded with `course grade`: each costs only its author.
+
+One class of assignment 01 holds two honest students and one student per attack; it is
+graded once by the real command line with two workers. The honest students are also graded
+alone, and must get exactly the same grades.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENTS
+
+from grader.classgrade import grade_class
+from grader.coursedir import CourseDir
+from grader.sample_class import build_submissions, first_function, solution_answers
+from grader.scores import read_submission
+
+pytestmark = pytest.mark.xdist_group("hostile")
+ASSIGNMENT = ASSIGNMENTS[0]
+HONEST = {"ada": "complete", "ben": "mistakes-1"}
+PATCH_GRADE = """import grader, grader.checking
+grader.grade = grader.checking.grade = lambda topic, name, fn, points: float(points)
+"""
+PATCH_NUMPY = """import numpy as np
+np.allclose = np.array_equal = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+"""
+EVERY_CHECK_PASSES = "".join(f"check_{name} = lambda fn: None\n" for name in
+                             ("mse_loss_grad", "gd_step", "minibatch_indices", "momentum_step", "nesterov_step"))
+
+
+def first_body(answers: dict, body: str) -> dict:
+    """The answers with the first graded function's body replaced by `body`."""
+    first = first_function(answers)
+    return {**answers, first: answers[first].split(":\n", 1)[0] + ":\n" + body}
+
+
+def wrong_answers(answers: dict) -> dict:
+    """Every function answers zeros of the right shape: wrong everywhere."""
+    zeros = {
+        "mse_loss_grad": "def mse_loss_grad(w, X, y):\n    return 0.0, np.zeros_like(w)\n",
+        "gd_step": "def gd_step(w, grad, lr):\n    return np.zeros_like(w)\n",
+        "minibatch_indices": "def minibatch_indices(n, batch_size, rng):\n"
+                             "    return [np.arange(n)[i:i + batch_size] for i in range(0, n, batch_size)]\n",
+        "momentum_step": "def momentum_step(w, grad, velocity, lr, beta):\n    return np.zeros_like(w), velocity\n",
+        "nesterov_step": "def nesterov_step(w, grad, velocity, lr, beta):\n    return np.zeros_like(w), velocity\n",
+    }
+    return {**answers, **zeros}
+
+
+def attacks(complete: dict) -> dict:
+    """student -> answers (grade_id -> source) of every attack that is a filled-in notebook."""
+    first = first_function(complete)
+    noisy = {k: v.replace(":\n", ":\n    import sys, warnings\n    print('debug', file=sys.stderr)\n"
+                                 "    warnings.warn('my own warning')\n", 1) if v.startswith("def ") else v
+             for k, v in complete.items()}
+    wrong = wrong_answers(complete)
+    return {
+        "exits": first_body(complete, "    import os\n    os._exit(1)\n"),
+        "segfault": first_body(complete, "    import ctypes\n    ctypes.string_at(0)\n"),
+        "memory_bomb": first_body(complete, "    hoard = []\n    while True:\n        hoard.append(bytearray(10**8))\n"),
+        "floods": {**complete, first: complete[first] + "\nfor _ in range(20_000):\n    print('x' * 500)\n"},
+        "stderr": {**noisy, first: noisy[first] + "\nimport sys\nprint('a note', file=sys.stderr)\n"},
+        "sys_exit": first_body(complete, "    import sys\n    sys.exit(3)\n"),
+        "loops": first_body(complete, "    while True:\n        pass\n"),
+        "patches_grade": {**wrong, first: wrong[first] + "\n" + PATCH_GRADE + EVERY_CHECK_PASSES},
+        "patches_numpy": {**wrong, first: wrong[first] + "\n" + PATCH_NUMPY + EVERY_CHECK_PASSES},
+        "imports_reference": {**complete, first: f"from grader.reference.{ASSIGNMENT.topic} import *\n"},
+    }
+
+
+def write_class(course) -> None:
+    build_submissions(course, ASSIGNMENT, {**HONEST, "edits_tests": "complete", "renamed": "complete"})
+    release = nbformat.read(course.path("release", ASSIGNMENT.name, ASSIGNMENT.notebook), as_version=4)
+    complete = solution_answers(ASSIGNMENT.source)
+    for student, answers in attacks(complete).items():
+        notebook = nbformat.from_dict(release)
+        for cell in notebook.cells:
+            cell.source = answers.get(cell.metadata.get("nbgrader", {}).get("grade_id"), cell.source)
+        folder = course.path("submitted", student, ASSIGNMENT.name)
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / ASSIGNMENT.notebook)
+    folder = course.path("submitted", "malformed", ASSIGNMENT.name)
+    folder.mkdir(parents=True)
+    (folder / ASSIGNMENT.notebook).write_text('{"cells": [ {"cell_type": "code", "source": "oops')
+    renamed = course.path("submitted", "renamed", ASSIGNMENT.name)
+    (renamed / ASSIGNMENT.notebook).rename(renamed / "my copy.ipynb")
+    edited = course.path("submitted", "edits_tests", ASSIGNMENT.name, ASSIGNMENT.notebook)
+    notebook = nbformat.read(edited, as_version=4)
+    tests = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+    for cell in tests[1:]:
+        cell.source = "pass  # this check is in my way"
+    notebook.cells.remove(tests[0])
+    nbformat.write(notebook, edited)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    course = CourseDir(tmp_path_factory.mktemp("hostile"), timeout=5).create()
+    course.generate(ASSIGNMENT)
+    write_class(course)
+    course_command = os.path.join(os.path.dirname(sys.executable), "course")
+    done = subprocess.run([course_command, "grade", str(course.root), ASSIGNMENT.name, "--workers", "2",
+                           "--timeout", "5", "--memory", "1024"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    alone = CourseDir(tmp_path_factory.mktemp("honest"), timeout=5).create()
+    alone.generate(ASSIGNMENT)
+    build_submissions(alone, ASSIGNMENT, HONEST)
+    grade_class(alone, [ASSIGNMENT], workers=1, timeout=5, memory_mib=1024, progress=lambda outcome: None)
+    return course, alone, done.stdout + done.stderr
+
+
+def result(course, student):
+    ledger = json.loads((course.root / "course_grade" / "ledger.json").read_text())
+    entry = ledger["submissions"][f"{student}/{ASSIGNMENT.name}"]
+    return read_submission(course, ASSIGNMENT, student, entry["status"], entry["detail"])
+
+
+def automatic(result) -> float:
+    """Points of the automatically graded exercises (written answers wait for a grader)."""
+    return result.total
+
+
+def test_honest_students_get_exactly_what_they_get_alone(hostile_class):
+    course, alone, _ = hostile_class
+    for student in HONEST:
+        assert result(course, student).exercises == result(alone, student).exercises, student
+
+
+def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_class):
+    course, _, _ = hostile_class
+    students = sorted(p.name for p in course.path("submitted").iterdir())
+    with course.gradebook() as gradebook:
+        assert sorted(s.student.id for s in gradebook.assignment_submissions(ASSIGNMENT.name)) == students
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course.root, env=env, check=True,
+                   capture_output=True)
+    exported = (course.root / "grades.csv").read_text()
+    assert all(f",{student}," in exported for student in students)
+
+
+@pytest.mark.parametrize("student, status", [
+    ("malformed", "unreadable notebook"), ("renamed", "missing notebook"), ("exits", "kernel died"),
+    ("segfault", "kernel died"), ("loops", "timed out"), ("edits_tests", "graded"), ("floods", "graded"),
+    ("stderr", "graded"), ("sys_exit", "graded"), ("patches_grade", "graded"), ("patches_numpy", "graded"),
+    ("imports_reference", "graded"),
+])
+def test_each_submission_ends_with_its_status(hostile_class, student, status):
+    assert result(hostile_class[0], student).status == status
+
+
+def test_a_renamed_notebook_is_reported_with_what_was_found(hostile_class):
+    assert "my copy.ipynb" in result(hostile_class[0], "renamed").detail
+
+
+def test_patching_the_checks_or_numpy_earns_nothing(hostile_class):
+    course, _, _ = hostile_class
+    for student in ("patches_grade", "patches_numpy"):
+        assert automatic(result(course, student)) == 0.0, student
+    messages = [m for e in result(course, "patches_numpy").exercises for m in e.messages]
+    assert any("the submission replaced numpy." in m for m in messages), messages
+
+
+def test_importing_the_reference_earns_nothing_for_that_function(hostile_class):
+    first = result(hostile_class[0], "imports_reference").exercises[0]
+    assert first.score == 0.0 and any("reference" in m for m in first.messages), first.messages
+
+
+def test_restored_tests_grade_as_if_untouched(hostile_class):
+    course, alone, _ = hostile_class
+    assert result(course, "edits_tests").exercises[1:] == result(alone, "ada").exercises[1:]
+
+
+def test_stderr_and_warnings_from_student_code_cost_nothing(hostile_class):
+    course, alone, _ = hostile_class
+    assert automatic(result(course, "stderr")) == automatic(result(alone, "ada"))
+
+
+def test_output_flood_is_cut_and_costs_nothing(hostile_class):
+    course, alone, _ = hostile_class
+    assert automatic(result(course, "floods")) == automatic(result(alone, "ada"))
+    graded = course.path("autograded", "floods", ASSIGNMENT.name, ASSIGNMENT.notebook)
+    assert graded.stat().st_size < 5_000_000
+    assert "[output cut" in graded.read_text()
+
+
+def test_crashes_cost_their_author_points(hostile_class):
+    course, alone, _ = hostile_class
+    full = automatic(result(alone, "ada"))
+    for student in ("exits", "segfault", "memory_bomb", "sys_exit", "loops"):
+        assert automatic(result(course, student)) < full, student

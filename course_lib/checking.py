@@ -16,6 +16,7 @@ from importlib import resources
 import numpy as np
 
 MISTAKE_MARK = "Named mistake:"
+NOT_IMPLEMENTED = "is not implemented yet"
 RTOL = 1e-6
 MUTATION = ("Input modified in place",
             "Graded functions must leave their inputs unchanged, because the caller may still need "
@@ -25,6 +26,10 @@ MUTATION = ("Input modified in place",
 
 class CheckFailed(AssertionError):
     """A check found something wrong; the message tells the student what."""
+
+    def _render_traceback_(self) -> list:
+        """What IPython shows instead of a traceback through the checks: the message alone."""
+        return [f"\x1b[0;31mCheckFailed\x1b[0m: {self}"]
 
 
 def mistake_message(key: str, title: str, hint: str) -> str:
@@ -75,7 +80,7 @@ class Outcome:
     def problem(self, name: str):
         """A sentence about what went wrong in the call itself, or None."""
         if isinstance(self.error, NotImplementedError):
-            return f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+            return f"{name} {NOT_IMPLEMENTED}: replace `raise NotImplementedError()` with your code."
         if self.error is not None:
             return f"{name} raised {type(self.error).__name__}: {str(self.error)[:300]}"
         if self.mutated:

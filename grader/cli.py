@@ -11,6 +11,7 @@ from grader.assignments import REPO, select
 from grader.classgrade import class_results, grade_class, merge_courses, Ledger
 from grader.coursedir import CourseDir, NbgraderFailed
 from grader.fixtures import write_fixtures
+from course_lib.selfcheck import check_path
 from grader.sample_class import build_submissions
 from grader.scores import table
 
@@ -103,6 +104,11 @@ def merge(args) -> None:
                                        Ledger(target.root / "course_grade" / "ledger.json")))
 
 
+def check(args) -> None:
+    """Run a notebook's visible checks (no hidden tests) and print each exercise's status."""
+    sys.exit(check_path(args.path))
+
+
 def demo(args) -> None:
     """Release, build a sample class, grade it, write feedback and the report."""
     if args.dir.exists():
@@ -157,11 +163,6 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("shards", type=Path, nargs="+", help="class folders graded with --shard")
     s.add_argument("--assignments", nargs="*", default=[], metavar="ASSIGNMENT")
     s.set_defaults(run=merge)
-
-    def check(args) -> None:
-        """Run a notebook's visible checks (no hidden tests) and print each exercise's status."""
-        from course_lib.selfcheck import check_path
-        sys.exit(check_path(args.path))
 
     s = sub.add_parser("check", help=check.__doc__)
     s.add_argument("path", type=Path, help="a notebook, or a folder of notebooks")

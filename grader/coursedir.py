@@ -70,6 +70,3 @@ class CourseDir:
 
     def autograde(self, assignment) -> None:
         self.nbgrader("autograde", assignment.name, "--force")
-
-    def feedback(self, assignment) -> None:
-        self.nbgrader("generate_feedback", assignment.name, "--force")

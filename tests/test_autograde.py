@@ -86,8 +86,10 @@ def test_feedback_never_shows_hidden_tests_or_the_reference(assignment, graded_c
     source = nbformat.read(assignment.source, as_version=4)
     hidden = [line.strip() for cell in source.cells for block in HIDDEN.findall(cell.source)
               for line in block.splitlines() if line.strip()]
+    hints = " ".join(m.title + " " + m.hint for mistakes in catalogue(assignment).values() for m in mistakes)
     reference = [line.strip() for line in (REPO / "grader" / "reference" / f"{assignment.topic}.py").read_text().splitlines()
-                 if len(line.strip()) > 20 and not line.strip().startswith(("#", '"""', "def ", "return"))]
+                 if len(line.strip()) > 20 and not line.strip().startswith(("#", '"""', "def ", "return"))
+                 and line.strip() not in hints]     # a hint may quote the lesson's formula on purpose
     graded = nbformat.read(course.path("autograded", "complete", assignment.name, assignment.notebook), as_version=4)
     graded = "\n".join(cell.source for cell in graded.cells)
     assert all(line in graded for line in hidden), "the graded notebook should hold the hidden tests"

@@ -1,0 +1,174 @@
+"""Self-study: `course check PATH` and check_all(globals()) report each exercise from its visible check."""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course_lib.checking import load_fixture
+from course_lib.selfcheck import (ERROR, FAILED, HIDDEN_TESTS, MISTAKE, NOT_ATTEMPTED, PASSED, check_all,
+                                  check_namespace, check_path, topic_of, visible_checks)
+from grader.assignments import RELEASE, select
+from grader.mistakes.gradient_descent import MISTAKES
+from grader.reference import gradient_descent as reference
+from grader.sample_class import fill, solution_answers, source_as
+
+FIRST = select(["01_gradient_descent"])[0]
+EXERCISES = list(visible_checks(FIRST.topic))
+DIGITS = re.compile(r"\d\.\d{3,}")  # a value printed to three decimals or more
+SYNTAX_ERROR = "def nesterov_step(w, grad, velocity, lr, beta)\n    return w\n"
+pytestmark = pytest.mark.xdist_group("selfcheck")
+
+
+def course_check(path) -> subprocess.CompletedProcess:
+    """`course check PATH` as a student runs it: the console script of this environment."""
+    script = Path(sys.executable).parent / "course"
+    assert script.exists(), f"the `course` command is not installed next to {sys.executable}"
+    return subprocess.run([str(script), "check", str(path)], capture_output=True, text=True, timeout=300)
+
+
+def states(output: str) -> dict:
+    """exercise -> status, from the report's one line per exercise."""
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"^  (\w+)\s+(passed|failed|named mistake|not attempted|error)$", line)
+        if match:
+            found[match[1]] = match[2]
+    return found
+
+
+def mistaken_notebook(folder: Path) -> Path:
+    """The release with every answer right but momentum_step (a catalogued mistake) and nesterov_step (a typo)."""
+    mistake = MISTAKES["momentum_step"][0]
+    answers = {**solution_answers(FIRST.source), "momentum_step": source_as(mistake.implementation, "momentum_step"),
+               "nesterov_step": SYNTAX_ERROR}
+    path = folder / FIRST.notebook
+    fill(RELEASE / FIRST.name / FIRST.notebook, answers, path)
+    return path
+
+
+def test_cli_on_a_solutions_notebook_reports_every_exercise_passed():
+    done = course_check(FIRST.source)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert states(done.stdout) == dict.fromkeys(EXERCISES, PASSED)
+    assert f"{len(EXERCISES)} passed (of {len(EXERCISES)})" in done.stdout
+
+
+def test_cli_on_a_folder_with_the_blank_release_reports_nothing_attempted(tmp_path):
+    for folder in ("00_notes", FIRST.name):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "00_notes" / "notes.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    shutil.copyfile(RELEASE / FIRST.name / FIRST.notebook, tmp_path / FIRST.name / FIRST.notebook)
+    done = course_check(tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.index("notes.ipynb") < done.stdout.index(FIRST.notebook), "notebooks in path order"
+    assert "no exercises found" in done.stdout
+    assert states(done.stdout) == dict.fromkeys(EXERCISES, NOT_ATTEMPTED)
+
+
+def test_cli_names_a_catalogued_mistake_and_reports_a_broken_cell_without_expected_values(tmp_path):
+    done = course_check(mistaken_notebook(tmp_path))
+    assert done.returncode == 1
+    expected = dict.fromkeys(EXERCISES, PASSED) | {"momentum_step": MISTAKE, "nesterov_step": ERROR}
+    assert states(done.stdout) == expected, done.stdout
+    mistake = MISTAKES["momentum_step"][0]
+    assert f"Named mistake: {mistake.title} [{mistake.key}]" in done.stdout
+    assert "SyntaxError" in done.stdout
+    assert not DIGITS.search(done.stdout), f"a value is printed:\n{done.stdout}"
+    for value in load_fixture(FIRST.topic)["momentum_step"]["expected"][0]:
+        assert repr(value)[:6] not in done.stdout
+
+
+def test_a_missing_path_is_reported(tmp_path):
+    with pytest.raises(SystemExit, match="does not exist"):
+        check_path(tmp_path / "nowhere.ipynb")
+
+
+def test_hidden_tests_are_removed_exactly_as_nbgrader_removes_them(assignment):
+    released = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+                for c in nbformat.read(RELEASE / assignment.name / assignment.notebook, as_version=4).cells}
+    tests = [c for c in nbformat.read(assignment.source, as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+    assert tests
+    for cell in tests:
+        assert "### BEGIN HIDDEN TESTS" in cell.source
+        stripped = HIDDEN_TESTS.sub("", cell.source)
+        assert "grade(" not in stripped and stripped.strip() == released[cell.metadata.nbgrader.grade_id].strip()
+
+
+def answer_cells(assignment) -> dict:
+    """grade_id -> source of each code answer cell of the blank release."""
+    cells = nbformat.read(RELEASE / assignment.name / assignment.notebook, as_version=4).cells
+    return {c.metadata.nbgrader.grade_id: c.source for c in cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def kernel_globals(assignment, answers: dict) -> dict:
+    """The globals of a student's kernel: the release's import cell run, then the given answer cells in order."""
+    cells = nbformat.read(RELEASE / assignment.name / assignment.notebook, as_version=4).cells
+    namespace = {}
+    define(namespace, next(c.source for c in cells if c.cell_type == "code" and "course_lib.checks" in c.source))
+    for grade_id in answer_cells(assignment):
+        if grade_id in answers:
+            define(namespace, answers[grade_id])
+    return namespace
+
+
+def define(namespace: dict, source: str) -> None:
+    exec(compile(source, "<cell>", "exec"), namespace)
+
+
+def test_check_all_passes_the_solutions_and_finds_nothing_attempted_in_the_release(assignment):
+    names = list(answer_cells(assignment))
+    for answers, state in [(solution_answers(assignment.source), PASSED), (answer_cells(assignment), NOT_ATTEMPTED)]:
+        namespace = kernel_globals(assignment, answers)
+        statuses = check_namespace(namespace, topic_of(namespace))
+        assert [(s.exercise, s.state) for s in statuses] == [(n, state) for n in names]
+
+
+def test_check_all_reports_each_function_in_the_order_of_the_notebook(capsys):
+    namespace = kernel_globals(FIRST, {})
+    blank = answer_cells(FIRST)
+    define(namespace, source_as(reference.mse_loss_grad, "mse_loss_grad"))
+    define(namespace, source_as(MISTAKES["gd_step"][0].implementation, "gd_step"))
+    define(namespace, blank["minibatch_indices"])
+    define(namespace, "def momentum_step(w, grad, velocity, lr, beta):\n    return w\n")
+    statuses = check_namespace(namespace, topic_of(namespace))
+    assert [(s.exercise, s.state) for s in statuses] == [
+        ("mse_loss_grad", PASSED), ("gd_step", MISTAKE), ("minibatch_indices", NOT_ATTEMPTED),
+        ("momentum_step", FAILED), ("nesterov_step", NOT_ATTEMPTED)]
+    assert f"[{MISTAKES['gd_step'][0].key}]" in statuses[1].message
+    assert "must return 2 values" in statuses[3].message
+    assert "not defined" in statuses[4].message
+
+    namespace["check_all"] = check_all
+    define(namespace, "check_all(globals())")
+    printed = capsys.readouterr().out
+    assert printed.startswith("Visible checks of gradient_descent")
+    assert "1 passed, 1 named mistake, 1 failed, 2 not attempted (of 5)" in printed
+    assert not DIGITS.search(printed)
+
+
+def test_check_all_finds_the_assignment_from_the_functions_when_no_check_is_imported():
+    namespace = {}
+    define(namespace, source_as(reference.gd_step, "gd_step"))
+    assert topic_of(namespace) == "gradient_descent"
+    with pytest.raises(ValueError, match="topic="):
+        topic_of({})
+
+
+def test_check_all_runs_inside_a_notebook_kernel(tmp_path):
+    path = mistaken_notebook(tmp_path)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("from course_lib.selfcheck import check_all\ncheck_all(globals())"))
+    NotebookClient(notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs if o.output_type == "stream")
+    mistake = MISTAKES["momentum_step"][0]
+    assert f"Named mistake: {mistake.title} [{mistake.key}]" in printed
+    # nesterov_step's cell has a syntax error, so the kernel never defined it
+    expected = dict.fromkeys(EXERCISES, PASSED) | {"momentum_step": MISTAKE, "nesterov_step": NOT_ATTEMPTED}
+    assert states(printed) == expected

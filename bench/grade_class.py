@@ -10,7 +10,6 @@ execution in its kernel, and whether both gradebooks hold the same scores.
 """
 import argparse
 import itertools
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from grader.assignments import REPO, all_assignments
+from grader.classgrade import Ledger
 from grader.coursedir import COURSE_ID, CourseDir
 from grader.sample_class import build_submissions, mistake_plans
 
@@ -73,7 +73,7 @@ def main() -> None:
                                                            for p in baseline.path("submitted").glob("*/*/*.ipynb")}))
     print(f"nbgrader autograde --student, one by one: {baseline_wall:8.1f} s", flush=True)
 
-    entries = json.loads((ours.root / "course_grade" / "ledger.json").read_text())["submissions"].values()
+    entries = Ledger.of(ours).submissions.values()
     execute = sum(e["execute_seconds"] for e in entries)
     in_worker = sum(e["seconds"] - e["execute_seconds"] for e in entries) / notebooks
     print(f"\nspeed-up: {baseline_wall / ours_wall:.2f}x")

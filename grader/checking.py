@@ -14,9 +14,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from grader import seal
 from course_lib.checking import (CheckFailed, check_output, close, invoke, mistake_message,
                                  outputs_of, relative_difference)
+from grader import seal
 
 ANSWER_DIRS = tuple(os.path.join(os.path.dirname(__file__), d) + os.sep for d in ("reference", "mistakes"))
 

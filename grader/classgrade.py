@@ -22,8 +22,8 @@ from nbgrader.api import Gradebook
 from grader import feedback, gradebook
 from grader.assignments import REPO
 from grader.coursedir import COURSE_ID
-from grader.jobs import FAILED, MISSING, UNREADABLE, Job, Outcome, Worker, grade_job
-from grader.scores import read_submission
+from grader.jobs import FAILED, Job, Outcome, Worker, grade_job
+from grader.scores import MISSING, NOT_SUBMITTED, UNREADABLE, read_submission
 
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
                "course_lib/checks/{}.py", "course_lib/fixtures/{}.json")
@@ -41,6 +41,10 @@ class Ledger:
         self.data = json.loads(path.read_text()) if path.exists() else {"submissions": {}, "releases": {}}
         self.submissions, self.releases = self.data["submissions"], self.data["releases"]
 
+    @classmethod
+    def of(cls, course) -> "Ledger":
+        return cls(course.root / "course_grade" / "ledger.json")
+
     def get(self, student: str, assignment: str) -> dict:
         return self.submissions.get(f"{student}/{assignment}", {})
 
@@ -55,6 +59,11 @@ class Ledger:
         partial = self.path.with_suffix(".partial")
         partial.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         os.replace(partial, self.path)
+
+
+def roster(course) -> list:
+    """Every student with a folder in the class folder's submitted/, sorted."""
+    return sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
 
 
 def release(course, assignments, ledger: Ledger) -> None:
@@ -163,10 +172,9 @@ def grade_class(course, assignments, students=None, workers: int = 0, force: boo
     """Grade the class folder's submissions (of `students` only, if given; of the `shard` = (i, n)
     i-th of every n students); return the SubmissionResult of every student of the shard,
     graded now or before."""
-    ledger = Ledger(course.root / "course_grade" / "ledger.json")
+    ledger = Ledger.of(course)
     release(course, assignments, ledger)
-    roster = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
-    in_shard = [s for i, s in enumerate(roster) if i % shard[1] == shard[0] - 1]
+    in_shard = [s for i, s in enumerate(roster(course)) if i % shard[1] == shard[0] - 1]
     chosen = [s for s in in_shard if not students or s in students]
     jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib)
     by_name = {a.name: a for a in assignments}
@@ -187,14 +195,17 @@ def grade_class(course, assignments, students=None, workers: int = 0, force: boo
     return class_results(course, assignments, in_shard, ledger)
 
 
-def class_results(course, assignments, students, ledger: Ledger) -> list:
-    """A SubmissionResult for every student and assignment ("not submitted" where nothing came in)."""
+def class_results(course, assignments, students=None, ledger=None) -> list:
+    """A SubmissionResult for every student (default: the whole class) and assignment, as the
+    ledger (default: the course's) says it was graded; "not submitted" where nothing came in."""
+    students = roster(course) if students is None else students
+    ledger = ledger or Ledger.of(course)
     results = []
     for assignment in assignments:
         for student in students:
             entry = ledger.get(student, assignment.name)
             if entry or not course.path("submitted", student, assignment.name).is_dir():
-                results.append(read_submission(course, assignment, student, entry.get("status", "not submitted"),
+                results.append(read_submission(course, assignment, student, entry.get("status", NOT_SUBMITTED),
                                                entry.get("detail", "")))
     return results
 
@@ -203,12 +214,12 @@ def merge_courses(target, shards, assignments) -> int:
     """Merge course directories graded elsewhere (`--shard i/n`) into `target`; return how many
     submissions came in. Grades go through nbgrader's API; graded notebooks, feedback and
     ledger entries are copied; the target's manual grades are kept."""
-    ledger = Ledger(target.root / "course_grade" / "ledger.json")
+    ledger = Ledger.of(target)
     release(target, assignments, ledger)
     names = {a.name for a in assignments}
     merged = 0
     for shard in shards:
-        theirs = Ledger(shard.root / "course_grade" / "ledger.json")
+        theirs = Ledger.of(shard)
         for key, entry in theirs.submissions.items():
             student, assignment = key.split("/")
             if assignment not in names or entry["status"] == FAILED:

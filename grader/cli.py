@@ -8,12 +8,12 @@ from pathlib import Path
 from grader import feedback as feedback_page
 from grader import report
 from grader.assignments import REPO, select
-from grader.classgrade import class_results, grade_class, merge_courses, Ledger
+from grader.classgrade import class_results, grade_class, merge_courses
 from grader.coursedir import CourseDir, NbgraderFailed
 from grader.fixtures import write_fixtures
 from course_lib.selfcheck import check_path
 from grader.sample_class import build_submissions
-from grader.scores import table
+from grader.scores import NOT_SUBMITTED, table
 
 DEMO_DIR = REPO / ".work" / "demo"
 DEMO_CLASS = {
@@ -81,13 +81,11 @@ def print_report(course, results) -> None:
 def feedback(args) -> None:
     """Rewrite every feedback page from the gradebook (after manual grading, say)."""
     course = class_folder(args.course_dir)
-    ledger = Ledger(course.root / "course_grade" / "ledger.json")
     assignments = submitted_assignments(course, args.assignments)
-    students = sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
     by_name = {a.name: a for a in assignments}
     written = 0
-    for result in class_results(course, assignments, students, ledger):
-        if result.status != "not submitted":
+    for result in class_results(course, assignments):
+        if result.status != NOT_SUBMITTED:
             feedback_page.write(course, by_name[result.assignment], result)
             written += 1
     print(f"wrote {written} feedback page(s) in {course.path('feedback')}")
@@ -99,9 +97,7 @@ def merge(args) -> None:
     shards = [class_folder(path) for path in args.shards]
     assignments = submitted_assignments(target, args.assignments)
     print(f"merged {merge_courses(target, shards, assignments)} submission(s) into {target.root}")
-    students = sorted(p.name for p in target.path("submitted").iterdir() if p.is_dir())
-    print_report(target, class_results(target, assignments, students,
-                                       Ledger(target.root / "course_grade" / "ledger.json")))
+    print_report(target, class_results(target, assignments))
 
 
 def check(args) -> None:

@@ -20,7 +20,8 @@ KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.exec_l
 KERNEL_DIED = "KernelDied"
 TIMED_OUT = "CellTimeoutError"
 
-# What the last execution in this process met; a grading worker runs one notebook at a time.
+# What the last execution in this process met; a grading worker runs one notebook at a time
+# and resets it before each (grader.jobs.grade_job).
 LAST_RUN = {"seconds": 0.0, "timeouts": 0, "kernel_died": False}
 
 
@@ -33,7 +34,6 @@ class GradingExecute(Execute):
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        LAST_RUN.update(seconds=0.0, timeouts=0, kernel_died=False)
         self._printed = {}
         started = time.perf_counter()
         try:

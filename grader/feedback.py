@@ -32,8 +32,8 @@ def render(result) -> str:
     for exercise in result.exercises:
         sections.append(f"<section><h2>{html.escape(exercise.name)}"
                         f"<span class='score {_grade_class(exercise)}'>{_score(exercise)}</span></h2>"
-                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(d)}</p>"
-                                  for d in exercise.diagnoses if d.endswith("]"))
+                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(f'{title} [{key}]')}</p>"
+                                  for title, key in exercise.named_mistakes)
                         + "".join(f"<pre>{html.escape(m)}</pre>" for m in exercise.messages)
                         + (f"<p>Grader's comment: {html.escape(exercise.comment)}</p>" if exercise.comment else "")
                         + "</section>")

@@ -26,9 +26,8 @@ from traitlets.config.loader import PyFileConfigLoader
 from grader import seal
 from grader.execute import LAST_RUN, GradingExecute, VerifyScores
 from grader.kernel import LIMITS_VARIABLE
+from grader.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
 
-GRADED, MISSING, UNREADABLE, TIMED_OUT, KERNEL_DIED = (
-    "graded", "missing notebook", "unreadable notebook", "timed out", "kernel died")
 FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 

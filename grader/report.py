@@ -11,7 +11,6 @@ import base64
 import csv
 import html
 import io
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -23,16 +22,13 @@ from matplotlib.figure import Figure
 from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
+from grader.scores import RAN, STATUSES
+
 # `nbgrader export`'s CSV columns, in its order (nbgrader/plugins/export.py, CsvExportPlugin).
 NBGRADER_EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                            "email", "raw_score", "late_submission_penalty", "score", "max_score")
 # Those of them that only the gradebook knows.
 GRADEBOOK_COLUMNS = ("duedate", "timestamp", "last_name", "first_name", "email", "late_submission_penalty")
-# Statuses in the order they are reported; any other status follows them.
-STATUSES = ("graded", "missing notebook", "unreadable notebook", "timed out", "kernel died", "not submitted")
-# Statuses of a notebook that ran, so that its scores are the student's (the rest have no work to score).
-RAN = ("graded", "timed out", "kernel died")
-NAMED_MISTAKE = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
 TOP_MISTAKES = 10
 NO_RESULTS = "No submissions to report: the list of results is empty."
 
@@ -238,9 +234,8 @@ def pass_rates(results) -> dict:
 
 def ranked_mistakes(results) -> list:
     """[(number of students, NamedMistake)], most frequent first; ties by assignment, exercise, title."""
-    counts = Counter(NamedMistake(r.assignment, e.name, match["title"], match["key"])
-                     for r in results for e in r.exercises
-                     for match in map(NAMED_MISTAKE.match, dict.fromkeys(e.diagnoses)) if match)
+    counts = Counter(NamedMistake(r.assignment, e.name, title, key)
+                     for r in results for e in r.exercises for title, key in dict.fromkeys(e.named_mistakes))
     return sorted(((count, mistake) for mistake, count in counts.items()),
                   key=lambda item: (-item[0], item[1].assignment, item[1].exercise, item[1].title))
 

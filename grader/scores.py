@@ -9,6 +9,13 @@ from nbgrader.api import MissingEntry
 from course_lib.checking import MISTAKE_MARK
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>.+) \[(?P<key>\w+)\]")
+NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
+
+# How grading a submission ended, in the order reports list them.
+GRADED, MISSING, UNREADABLE, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED = (
+    "graded", "missing notebook", "unreadable notebook", "timed out", "kernel died", "not submitted")
+STATUSES = (GRADED, MISSING, UNREADABLE, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED)
+RAN = (GRADED, TIMED_OUT, KERNEL_DIED)     # the notebook ran: its scores are the student's work
 
 
 @dataclass
@@ -20,12 +27,17 @@ class ExerciseResult:
     messages: list = field(default_factory=list)    # what the checks told the student, in full
     comment: str = ""           # the grader's comment on a written answer
 
+    @property
+    def named_mistakes(self) -> list:
+        """(title, key) of every catalogued mistake the diagnoses name."""
+        return [(m["title"], m["key"]) for m in map(NAMED_DIAGNOSIS.match, self.diagnoses) if m]
+
 
 @dataclass
 class SubmissionResult:
     student: str
     assignment: str
-    status: str                 # a status of grader.jobs, or "not submitted"
+    status: str                 # one of STATUSES, or grader.jobs.FAILED
     exercises: list = field(default_factory=list)
     detail: str = ""
 
@@ -89,9 +101,9 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
             grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}
     if not status:
         folder = course.path("submitted", student, assignment.name)
-        status = "graded" if graded.exists() else "missing notebook" if folder.exists() else "not submitted"
+        status = GRADED if graded.exists() else MISSING if folder.exists() else NOT_SUBMITTED
     cells = {}
-    if graded.exists() and status not in ("missing notebook", "unreadable notebook", "not submitted"):
+    if graded.exists() and status not in (MISSING, UNREADABLE, NOT_SUBMITTED):
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
     exercises = []
     for grade_id, score, max_score in grades:

@@ -4,7 +4,6 @@ One class of assignment 01 holds two honest students and one student per attack;
 graded once by the real command line with two workers. The honest students are also graded
 alone, and must get exactly the same grades.
 """
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS
 
-from grader.classgrade import grade_class
+from grader.classgrade import Ledger, grade_class
 from grader.coursedir import CourseDir
 from grader.sample_class import build_submissions, first_function, solution_answers
 from grader.scores import read_submission
@@ -115,8 +114,7 @@ def hostile_class(tmp_path_factory):
 
 
 def result(course, student):
-    ledger = json.loads((course.root / "course_grade" / "ledger.json").read_text())
-    entry = ledger["submissions"][f"{student}/{ASSIGNMENT.name}"]
+    entry = Ledger.of(course).get(student, ASSIGNMENT.name)
     return read_submission(course, ASSIGNMENT, student, entry["status"], entry["detail"])
 
 

@@ -50,10 +50,24 @@ class SubmissionResult:
         return sum(e.max_score for e in self.exercises)
 
 
+def outputs(cell) -> list:
+    """A cell's outputs, with consecutive chunks of one stream joined: the kernel splits printed
+    text into chunks wherever its flush timing falls, so only the joined text is reproducible."""
+    joined = []
+    for output in cell.get("outputs", []):
+        previous = joined[-1] if joined else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            joined[-1] = nbformat.NotebookNode(previous, text=previous.text + output.text)
+        else:
+            joined.append(output)
+    return joined
+
+
 def diagnoses(cell) -> list:
     """Short reasons a graded cell lost points: named mistakes, errors, timeouts."""
     found = []
-    for output in cell.get("outputs", []):
+    for output in outputs(cell):
         text = output.get("text", "") if output.output_type == "stream" else ""
         if output.output_type == "error":
             text = output.evalue or ""
@@ -75,7 +89,7 @@ def _first_line(text: str) -> str:
 def messages(cell) -> list:
     """What a graded cell's outputs told the student: printed text and errors, never tracebacks."""
     found = []
-    for output in cell.get("outputs", []):
+    for output in outputs(cell):
         if output.output_type == "stream" and output.name == "stdout":
             found.append(output.text.strip())
         elif output.output_type == "error":

@@ -9,12 +9,13 @@ from datetime import datetime
 
 import pytest
 from nbgrader.api import Course, Gradebook
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader.plugins.export import CsvExportPlugin
 from sqlalchemy.exc import SAWarning
 
 from grader.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
                            write_csv, write_html, write_report)
-from grader.scores import ExerciseResult, SubmissionResult
+from grader.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
 MAX_SCORES = {GD: {"mse_gradient": 2.0, "gradient_step": 1.0, "momentum_step": 2.0, "written": 1.0},
@@ -215,3 +216,14 @@ def test_csv_writes_numbers_as_nbgrader_does_whatever_their_type(tmp_path):
     integers = SubmissionResult("ada", GD, "graded", [ExerciseResult("mse_gradient", 2, 2)])
     row = read_rows(write_csv([integers], tmp_path / "scores.csv"))[1]
     assert row[7:12] == ["2.0", "", "2.0", "2.0", "graded"] and row[12] == "2.0"
+
+
+def test_messages_and_diagnoses_do_not_depend_on_how_the_kernel_chunked_printed_text():
+    text = "✗ momentum_step: one case fails.\nNamed mistake: Velocity added with the wrong sign [momentum_sign]\n"
+    cut = text.index("wrong") + 2
+    whole = new_code_cell(outputs=[new_output("stream", name="stdout", text=text)])
+    chunked = new_code_cell(outputs=[new_output("stream", name="stdout", text=text[:cut]),
+                                     new_output("stream", name="stdout", text=text[cut:]),
+                                     new_output("stream", name="stderr", text="a warning\n")])
+    assert messages(chunked) == messages(whole) == [text.strip()]
+    assert diagnoses(chunked) == diagnoses(whole) == ["Velocity added with the wrong sign [momentum_sign]"]

@@ -10,6 +10,7 @@ from grader import report
 from grader.assignments import REPO, select
 from grader.classgrade import class_results, grade_class, merge_courses
 from grader.coursedir import CourseDir, NbgraderFailed
+from grader.jobs import FAILED
 from grader.fixtures import write_fixtures
 from course_lib.selfcheck import check_path
 from grader.sample_class import build_submissions
@@ -69,6 +70,11 @@ def grade(args) -> None:
     results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
                           args.force, args.timeout, args.memory, shard)
     print_report(course, results)
+    failed = [f"{r.student} {r.assignment}" for r in results if r.status == FAILED]
+    if failed:
+        sys.exit(f"\n{len(failed)} submission(s) could not be graded ({FAILED}: an error of the grader, not of "
+                 f"the students; nothing was recorded for them): {', '.join(failed)}. The worker logs are in "
+                 f"{course.root / 'course_grade' / 'logs'}; run the same command again to retry them.")
 
 
 def print_report(course, results) -> None:

@@ -3,9 +3,15 @@
 `GradingExecute` starts each kernel with `grader.kernel` imported first (resource limits,
 the seal), caps what a cell may print, and survives a kernel that dies: the cell that killed
 it and every later code cell get an error output, so they score 0 and nbgrader goes on to
-save the grades of the cells that ran. `VerifyScores` keeps a test cell's score only when
+save the grades of the cells that ran. Kernels talk over Unix sockets in a folder of their
+own: TCP ports, picked free by one process and bound later by a kernel, collide between
+parallel workers (the kernel then dies before it answers). A kernel that does not start is
+recorded as such, for it is never the submission's fault. `VerifyScores` keeps a test cell's score only when
 the kernel's `grade` published exactly one validly signed score for it.
 """
+import os
+import shutil
+import tempfile
 import time
 
 from nbclient.exceptions import DeadKernelError
@@ -21,8 +27,8 @@ KERNEL_DIED = "KernelDied"
 TIMED_OUT = "CellTimeoutError"
 
 # What the last execution in this process met; a grading worker runs one notebook at a time
-# and resets it before each (grader.jobs.grade_job).
-LAST_RUN = {"seconds": 0.0, "timeouts": 0, "kernel_died": False}
+# and resets it before each (grader.jobs.grade_job). "kernel_failed": why the kernel did not start.
+LAST_RUN = {"seconds": 0.0, "timeouts": 0, "kernel_died": False, "kernel_failed": ""}
 
 
 class GradingExecute(Execute):
@@ -34,14 +40,26 @@ class GradingExecute(Execute):
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._printed = {}
+        self._printed, self._kernel_ready = {}, False
+        self._sockets = tempfile.mkdtemp(prefix="course-kernel-")
         started = time.perf_counter()
         try:
             return super().preprocess(nb, resources, km)
+        except Exception as error:
+            if not self._kernel_ready:
+                LAST_RUN["kernel_failed"] = f"{type(error).__name__}: {error}"
+            raise
         finally:
             LAST_RUN["seconds"] = time.perf_counter() - started
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.transport, km.ip = "ipc", os.path.join(self._sockets, "kernel")
+        return km
 
     def preprocess_cell(self, cell, resources, index):
+        self._kernel_ready = True
         if cell.cell_type != "code":
             return cell, resources
         if LAST_RUN["kernel_died"]:

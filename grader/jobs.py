@@ -29,6 +29,7 @@ from grader.kernel import LIMITS_VARIABLE
 from grader.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
 
 FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
+KERNEL_STARTS = 2               # tries to start a notebook's kernel before the job fails
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -102,22 +103,37 @@ def _grade(worker: Worker, job: Job):
         nbformat.validate(nbformat.read(notebook, as_version=4))
     except Exception as error:
         return UNREADABLE, _first_line(f"{type(error).__name__}: {error}")
+    for _ in range(KERNEL_STARTS):
+        LAST_RUN["kernel_failed"] = ""
+        errors = _autograde(worker, job)
+        if not LAST_RUN["kernel_failed"]:
+            break
+    else:
+        return FAILED, "the kernel did not start: " + _first_line(LAST_RUN["kernel_failed"])
+    if errors is not None:
+        return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log")
+    if LAST_RUN["kernel_died"]:
+        return KERNEL_DIED, ""
+    if LAST_RUN["timeouts"]:
+        return TIMED_OUT, f"{LAST_RUN['timeouts']} cell(s) ran out of time"
+    return GRADED, ""
+
+
+def _autograde(worker: Worker, job: Job):
+    """Run nbgrader's Autograde on the job with a fresh signing key; None if it succeeded,
+    else the errors it logged. LAST_RUN then says what the execution met."""
     key = secrets.token_hex(16)
     config = _job_config(worker, job, key)
     os.environ.update({seal.KEY_VARIABLE: key, LIMITS_VARIABLE: worker.limits})
     try:
         with logged_errors() as errors:
             Autograde(coursedir=CourseDirectory(config=config), config=config).start()
+        return None
     except Exception:
-        return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log")
+        return errors
     finally:
         for name in (seal.KEY_VARIABLE, LIMITS_VARIABLE):
             os.environ.pop(name, None)
-    if LAST_RUN["kernel_died"]:
-        return KERNEL_DIED, ""
-    if LAST_RUN["timeouts"]:
-        return TIMED_OUT, f"{LAST_RUN['timeouts']} cell(s) ran out of time"
-    return GRADED, ""
 
 
 def _job_config(worker: Worker, job: Job, key: str):

@@ -1,4 +1,5 @@
 """`course grade` on a class: the same gradebook whatever the workers, resumable, shardable."""
+import json
 import os
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ import pytest
 from conftest import ASSIGNMENTS
 
 from grader.coursedir import CourseDir
+from grader.jobs import KERNEL_STARTS
 from grader.sample_class import build_submissions
 
 pytestmark = pytest.mark.xdist_group("class-grading")
@@ -15,11 +17,11 @@ ASSIGNMENT = ASSIGNMENTS[0]
 CLASS = {"ada": "complete", "ben": "mistakes-1", "chloe": "mistakes-2", "dmitri": "raises", "grace": "blank"}
 
 
-def course_command(*args) -> str:
-    """Run `course ARGS`; return what it printed (progress included)."""
+def course_command(*args, env=None, exit_code=0) -> str:
+    """Run `course ARGS` (with `env` added to the environment); return what it printed, progress included."""
     command = os.path.join(os.path.dirname(sys.executable), "course")
-    done = subprocess.run([command, *map(str, args)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run([command, *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    assert done.returncode == exit_code, done.stderr[-2000:]
     return done.stdout + done.stderr
 
 
@@ -103,3 +105,32 @@ def test_two_shards_merged_equal_one_machine(graded, tmp_path):
     assert gradebook_dump(CourseDir(merged)) == gradebook_dump(whole)
     for student in CLASS:
         assert (merged / "feedback" / student / ASSIGNMENT.name / "gradient_descent.html").exists()
+
+
+def test_a_kernel_that_cannot_start_costs_the_student_nothing_and_the_next_run_retries(tmp_path):
+    course = CourseDir(tmp_path / "class", timeout=10).create()
+    course.generate(ASSIGNMENT)
+    build_submissions(course, ASSIGNMENT, {"ada": "complete"})
+    broken = tmp_path / "jupyter"
+    (broken / "kernels" / "python3").mkdir(parents=True)       # JUPYTER_PATH's kernels come first
+    (broken / "kernels" / "python3" / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, "-c", "raise SystemExit(3)"], "display_name": "broken", "language": "python"}))
+    printed = course_command("grade", course.root, "--timeout", 10, env={"JUPYTER_PATH": str(broken)}, exit_code=1)
+    assert "ada 01_gradient_descent: grading failed (the kernel did not start: RuntimeError: Kernel died" in printed
+    assert "1 submission(s) could not be graded" in printed and "run the same command again" in printed
+    logs = "".join(p.read_text() for p in course.path("course_grade", "logs").iterdir())
+    assert logs.count("Error occurred while starting new kernel client") == KERNEL_STARTS
+    with course.gradebook() as gradebook:
+        assert gradebook.assignment_submissions(ASSIGNMENT.name) == []
+    assert not course.path("feedback", "ada").exists()
+    printed = course_command("grade", course.root, "--timeout", 10)
+    assert "1 submission(s) to grade, 0 unchanged" in printed and "ada 01_gradient_descent: graded" in printed
+
+
+def test_parallel_kernels_never_cross_talk(graded):
+    """Kernels of parallel workers talk over Unix sockets; over TCP, two could pick the same
+    port, and one then died at start or received the other's messages."""
+    for course in graded:
+        logs = "".join(p.read_text() for p in course.path("course_grade", "logs").iterdir())
+        assert "Address already in use" not in logs and "Invalid Signature" not in logs
+        assert "Kernel is running over TCP" not in logs

@@ -22,8 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+# bin/ on PATH: nbgrader runs alembic by name when formgrader creates a gradebook.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 release: $(STAMP)
 	$(BIN)/course release

@@ -84,11 +84,17 @@ def checks_fingerprint(assignment, timeout: int, memory_mib: int) -> str:
     return digest.hexdigest()
 
 
-def folder_fingerprint(folder: Path, base: str) -> str:
-    digest = hashlib.sha256(base.encode())
+def job_fingerprint(folder: Path, base: str) -> str:
+    """`base` (what the checks were), ":", then a digest of the submission folder's files."""
+    digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return f"{base}:{digest.hexdigest()}"
+
+
+def same_submission(fingerprint: str, earlier: str) -> bool:
+    """Whether two job fingerprints saw the same submitted files (the checks may differ)."""
+    return ":" in earlier and fingerprint.split(":")[1] == earlier.split(":")[1]
 
 
 def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: int, memory_mib: int) -> tuple:
@@ -100,7 +106,7 @@ def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: in
             folder = course.path("submitted", student, assignment.name)
             if not folder.is_dir():
                 continue
-            job = Job(student, assignment.name, assignment.notebook, folder_fingerprint(folder, base))
+            job = Job(student, assignment.name, assignment.notebook, job_fingerprint(folder, base))
             entry = ledger.get(student, assignment.name)
             if not force and entry.get("fingerprint") == job.fingerprint and entry.get("status") != FAILED:
                 done.append(job)
@@ -130,15 +136,18 @@ def run(course, jobs, workers: int, timeout: int, memory_mib: int, on_done) -> N
     shutil.rmtree(shards)
 
 
-def merge(course, outcome) -> None:
-    """Write one outcome into the course's gradebook (nothing for our own failures)."""
+def merge(course, outcome, earlier: dict) -> None:
+    """Write one outcome into the course's gradebook (nothing for our own failures). `earlier`
+    is the ledger's entry from before: manual grades are flagged for review only if the
+    submitted files changed since."""
     job = outcome.job
     with course.gradebook() as target:
         if outcome.status in (MISSING, UNREADABLE):
             gradebook.record_zero(target, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
         elif outcome.status != FAILED:
+            review = not same_submission(job.fingerprint, earlier.get("fingerprint", ""))
             with Gradebook(outcome.shard, COURSE_ID) as source:
-                gradebook.copy_submission(source, target, job.assignment, job.student)
+                gradebook.copy_submission(source, target, job.assignment, job.student, review)
 
 
 class Progress:
@@ -183,7 +192,7 @@ def grade_class(course, assignments, students=None, workers: int = 0, force: boo
     tell = progress or Progress(len(jobs))
 
     def finished(outcome) -> None:
-        merge(course, outcome)
+        merge(course, outcome, ledger.get(outcome.job.student, outcome.job.assignment))
         ledger.record(outcome)
         if outcome.status != FAILED:
             assignment = by_name[outcome.job.assignment]
@@ -225,7 +234,7 @@ def merge_courses(target, shards, assignments) -> int:
             if assignment not in names or entry["status"] == FAILED:
                 continue
             job = Job(student, assignment, "", entry["fingerprint"])
-            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url))
+            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url), ledger.submissions.get(key, {}))
             for kind in ("submitted", "autograded", "feedback"):
                 source = shard.path(kind, student, assignment)
                 if source.is_dir() and source.resolve() != target.path(kind, student, assignment).resolve():

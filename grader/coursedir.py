@@ -67,6 +67,3 @@ class CourseDir:
 
     def generate(self, assignment) -> None:
         self.nbgrader("generate_assignment", assignment.name, "--force")
-
-    def autograde(self, assignment) -> None:
-        self.nbgrader("autograde", assignment.name, "--force")

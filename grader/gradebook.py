@@ -14,8 +14,12 @@ from sqlalchemy.exc import SAWarning
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
 
 
-def copy_submission(source: Gradebook, target: Gradebook, assignment: str, student: str) -> None:
-    """Copy one student's automatic grades, comments and timestamp from `source` to `target`."""
+def copy_submission(source: Gradebook, target: Gradebook, assignment: str, student: str, review: bool) -> None:
+    """Copy one student's automatic grades, comments and timestamp from `source` to `target`.
+
+    A manual grade in `target` is kept; with `review` (the submission changed) it is flagged
+    for review, as nbgrader's autograde flags it, else it stays as graded.
+    """
     submitted = source.find_submission(assignment, student)
     person = submitted.student
     target.update_or_create_student(student, first_name=person.first_name, last_name=person.last_name,
@@ -28,7 +32,7 @@ def copy_submission(source: Gradebook, target: Gradebook, assignment: str, stude
         for grade in notebook.grades:
             kept = target.find_grade(grade.name, notebook.name, assignment, student)
             kept.auto_score = grade.auto_score
-            kept.needs_manual_grade = grade.needs_manual_grade or kept.manual_score is not None
+            kept.needs_manual_grade = review if kept.manual_score is not None else grade.needs_manual_grade
         for comment in notebook.comments:
             target.find_comment(comment.name, notebook.name, assignment, student).auto_comment = comment.auto_comment
     target.db.commit()

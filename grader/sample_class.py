@@ -10,6 +10,8 @@ import shutil
 
 import nbformat
 
+from grader.mistakes import catalogue
+
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
 
 
@@ -34,7 +36,7 @@ def builds_on(topic: str) -> dict:
             found |= {dep} | closure(dep)
         return found
 
-    return {name: closure(name) for name in _catalogue(topic)}
+    return {name: closure(name) for name in catalogue(topic)}
 
 
 def mistake_plans(topic: str) -> list:
@@ -43,7 +45,7 @@ def mistake_plans(topic: str) -> list:
     A function receives a mistake only in a submission where everything it builds on is right,
     so each mistake is graded (and must be named) on its own.
     """
-    pending = {name: list(mistakes) for name, mistakes in _catalogue(topic).items()}
+    pending = {name: list(mistakes) for name, mistakes in catalogue(topic).items()}
     deps = builds_on(topic)
     plans = []
     while any(pending.values()):
@@ -58,10 +60,6 @@ def mistake_plans(topic: str) -> list:
 def mistake_answers(topic: str, slot: int) -> dict:
     """grade_id -> source of each mistake of the slot-th plan (0-based)."""
     return {name: source_as(mistake.implementation, name) for name, mistake in mistake_plans(topic)[slot].items()}
-
-
-def _catalogue(topic: str) -> dict:
-    return importlib.import_module(f"grader.mistakes.{topic}").MISTAKES
 
 
 def source_as(fn, name: str) -> str:

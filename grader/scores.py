@@ -7,6 +7,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from course_lib.checking import MISTAKE_MARK
+from grader.mistakes import catalogue
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>.+) \[(?P<key>\w+)\]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
@@ -21,7 +22,7 @@ RAN = (GRADED, TIMED_OUT, KERNEL_DIED)     # the notebook ran: its scores are th
 @dataclass
 class ExerciseResult:
     name: str                   # the graded cell's grade_id, "test_" removed
-    score: float = None         # None: waits for a manual grade
+    score: float = None         # None: no score yet (a written answer waiting for its manual grade)
     max_score: float = 0.0
     diagnoses: list = field(default_factory=list)   # short reasons it lost points
     messages: list = field(default_factory=list)    # what the checks told the student, in full
@@ -64,8 +65,10 @@ def outputs(cell) -> list:
     return joined
 
 
-def diagnoses(cell) -> list:
-    """Short reasons a graded cell lost points: named mistakes, errors, timeouts."""
+def diagnoses(cell, known=frozenset()) -> list:
+    """Short reasons a graded cell lost points: named mistakes, errors, timeouts. A named mistake
+    counts only if its (title, key) is in `known`, the assignment's catalogue: the submission's
+    own code could print a line that looks like one."""
     found = []
     for output in outputs(cell):
         text = output.get("text", "") if output.output_type == "stream" else ""
@@ -75,8 +78,9 @@ def diagnoses(cell) -> list:
                 found.append("timed out")
             elif output.ename != "CheckFailed":
                 found.append(_first_line(f"{output.ename}: {text}").rstrip(": "))
-        found += [f"{m['title']} [{m['key']}]" for m in MISTAKE_LINE.finditer(text)]
-        if output.output_type == "error" and output.ename == "CheckFailed" and not MISTAKE_LINE.search(text):
+        named = [f"{m['title']} [{m['key']}]" for m in MISTAKE_LINE.finditer(text) if (m["title"], m["key"]) in known]
+        found += named
+        if output.output_type == "error" and output.ename == "CheckFailed" and not named:
             found.append(_first_line(text))
     return list(dict.fromkeys(found))
 
@@ -108,7 +112,8 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
     with course.gradebook() as gradebook:
         try:
             notebook = gradebook.find_submission_notebook(assignment.topic, assignment.name, student)
-            grades = [(g.name, None if g.needs_manual_grade else g.score, g.max_score) for g in notebook.grades]
+            grades = [(g.name, None if g.manual_score is None and g.auto_score is None else g.score, g.max_score)
+                      for g in notebook.grades]
             comments = {c.name: c.manual_comment or "" for c in notebook.comments}
         except MissingEntry:
             cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
@@ -119,11 +124,12 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
     cells = {}
     if graded.exists() and status not in (MISSING, UNREADABLE, NOT_SUBMITTED):
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
+    known = {(m.title, m.key) for mistakes in catalogue(assignment.topic).values() for m in mistakes}
     exercises = []
     for grade_id, score, max_score in grades:
         cell = cells.get(grade_id, {})
         exercises.append(ExerciseResult(grade_id.removeprefix("test_"), score, max_score,
-                                        diagnoses(cell) if score != max_score else [],
+                                        diagnoses(cell, known) if score != max_score else [],
                                         messages(cell), comments.get(grade_id, "")))
     return SubmissionResult(student, assignment.name, status, exercises, detail)
 

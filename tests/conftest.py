@@ -1,4 +1,8 @@
-"""Shared fixtures: the assignments, and one class per assignment graded by real nbgrader."""
+"""Shared fixtures: the assignments, one class per assignment graded by real nbgrader, the `course` command."""
+import os
+import subprocess
+import sys
+
 import pytest
 
 from grader.assignments import all_assignments
@@ -20,6 +24,15 @@ def pytest_collection_modifyitems(items):
         assignment = getattr(item, "callspec", None) and item.callspec.params.get("assignment")
         if assignment is not None:
             item.add_marker(pytest.mark.xdist_group(assignment.name))
+
+
+def course_command(*args, env=None, exit_code=0) -> str:
+    """Run the `course` command of this environment (with `env` added to the environment) and
+    check its exit status; return what it printed, progress included."""
+    command = os.path.join(os.path.dirname(sys.executable), "course")
+    done = subprocess.run([command, *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    assert done.returncode == exit_code, done.stderr[-2000:]
+    return done.stdout + done.stderr
 
 
 def roster(assignment) -> dict:

@@ -38,14 +38,16 @@ class Server:
 def jupyter(app: str, root: Path, state: Path, startup: float = 90):
     """Run `python -m jupyter APP` (lab or server) on `root`, from `root`, with the course's environment.
 
-    Kernels and extensions come from this Python's environment, with JUPYTER_DATA_DIR inside
-    it as the Makefile sets it; user configuration, runtime files and JupyterLab settings live
-    in `state`, so nothing from the machine's own ~/.jupyter leaks in. The server and every
+    Kernels, extensions and the programs nbgrader runs by name come from this Python's
+    environment, with JUPYTER_DATA_DIR inside it and its bin/ first on PATH, as the Makefile
+    sets them; user configuration, runtime files and JupyterLab settings live in `state`, so
+    nothing from the machine's own ~/.jupyter leaks in. The server and every
     kernel it started are stopped on exit, whatever happened.
     """
     for folder in ("runtime", "config", "settings", "workspaces"):
         (state / folder).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, JUPYTER_DATA_DIR=str(Path(sys.prefix) / "share" / "jupyter"),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
                JUPYTER_RUNTIME_DIR=str(state / "runtime"), JUPYTER_CONFIG_DIR=str(state / "config"),
                JUPYTERLAB_SETTINGS_DIR=str(state / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"))
     env.pop("NBGRADER_EXECUTION", None)

@@ -1,12 +1,10 @@
 """`course grade` on a class: the same gradebook whatever the workers, resumable, shardable."""
 import json
-import os
 import shutil
-import subprocess
 import sys
 
 import pytest
-from conftest import ASSIGNMENTS
+from conftest import ASSIGNMENTS, course_command
 
 from grader.coursedir import CourseDir
 from grader.jobs import KERNEL_STARTS
@@ -15,14 +13,6 @@ from grader.sample_class import build_submissions
 pytestmark = pytest.mark.xdist_group("class-grading")
 ASSIGNMENT = ASSIGNMENTS[0]
 CLASS = {"ada": "complete", "ben": "mistakes-1", "chloe": "mistakes-2", "dmitri": "raises", "grace": "blank"}
-
-
-def course_command(*args, env=None, exit_code=0) -> str:
-    """Run `course ARGS` (with `env` added to the environment); return what it printed, progress included."""
-    command = os.path.join(os.path.dirname(sys.executable), "course")
-    done = subprocess.run([command, *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})})
-    assert done.returncode == exit_code, done.stderr[-2000:]
-    return done.stdout + done.stderr
 
 
 def new_class(root) -> CourseDir:

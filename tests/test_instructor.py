@@ -1,8 +1,10 @@
 """The instructor's nbgrader tools on the repository's course directory: formgrader and validate.
 
 The repository is the course directory (nbgrader_config.py: source solutions/, release
-notebooks/). The formgrader tests serve a copy of it, with one submission graded by
-`nbgrader autograde`; the validate tests run nbgrader on the repository's own notebooks.
+notebooks/): formgrader serving a copy of it lists the assignments. A class is graded in a
+folder of its own, as the README's instructor walkthrough says; formgrader serving that folder
+shows the grades of `course grade` and takes manual grades, which a regrade keeps. The
+validate tests run nbgrader on the repository's own notebooks.
 """
 import os
 import re
@@ -17,6 +19,7 @@ from grader.assignments import RELEASE, REPO, all_assignments, select
 from grader.coursedir import CourseDir
 from grader.mistakes.gradient_descent import MISTAKES
 from grader.sample_class import fill, solution_answers, source_as
+from conftest import course_command
 from live_server import jupyter
 
 ASSIGNMENTS = all_assignments()
@@ -31,45 +34,49 @@ def grade_cells(path) -> dict:
             for c in nbformat.read(path, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
-@pytest.fixture(scope="session")  # xdist may run other modules' tests between the two that use it
-def formgrader(tmp_path_factory):
-    """(course, server): a copy of the course directory with alice's graded submission, served by Jupyter."""
+@pytest.fixture(scope="session")  # xdist may run other modules' tests between the tests that use it
+def repository_server(tmp_path_factory):
+    """Jupyter serving a copy of the repository's course directory (nbgrader_config.py, solutions/, notebooks/)."""
     root = tmp_path_factory.mktemp("course")
     for folder in ("solutions", "notebooks"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copyfile(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    course = CourseDir(root)
-    course.generate(FIRST)
+    with jupyter("server", root, tmp_path_factory.mktemp("jupyter")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def class_server(tmp_path_factory):
+    """(course, server): the README's walkthrough, steps 3 to 5: alice's notebook collected into a
+    class folder, graded by `course grade`, and Jupyter started in that folder."""
+    root = tmp_path_factory.mktemp("class")
     answers = {**solution_answers(FIRST.source), "nesterov_step": source_as(MISTAKE.implementation, "nesterov_step"),
                "why_learning_rate": WRITTEN}
-    submitted = course.path("submitted", "alice", FIRST.name, FIRST.notebook)
-    fill(root / "notebooks" / FIRST.name / FIRST.notebook, answers, submitted)
-    course.autograde(FIRST)
+    fill(RELEASE / FIRST.name / FIRST.notebook, answers, root / "submitted" / "alice" / FIRST.name / FIRST.notebook)
+    course_command("grade", root, "--workers", 1)
     with jupyter("server", root, tmp_path_factory.mktemp("jupyter")) as server:
-        yield course, server
+        yield CourseDir(root), server
 
 
 @pytest.mark.xdist_group("formgrader")
-def test_formgrader_lists_the_six_assignments_of_the_repository_config(formgrader):
-    _, server = formgrader
-    listed = {a["name"]: a for a in server.api("/formgrader/api/assignments")}
+def test_formgrader_lists_the_six_assignments_of_the_repository_config(repository_server):
+    listed = {a["name"]: a for a in repository_server.api("/formgrader/api/assignments")}
     assert sorted(listed) == [a.name for a in ASSIGNMENTS]
     for name, entry in listed.items():
         assert (entry["source_path"], entry["release_path"]) == (f"solutions/{name}", f"notebooks/{name}")
-    assert listed[FIRST.name]["num_submissions"] == 1
 
 
 @pytest.mark.xdist_group("formgrader")
-def test_formgrader_shows_the_graded_submission_and_takes_a_manual_grade(formgrader):
-    course, server = formgrader
+def test_formgrader_shows_a_class_graded_by_course_grade_and_regrades_keep_its_manual_grades(class_server):
+    course, server = class_server
     cells = grade_cells(FIRST.source)
     points = {grade_id: meta["points"] for grade_id, meta in cells.items()}
-    code = sum(p for g, p in points.items() if g.startswith("test_"))
+    code = sum(p for g, p in points.items() if g.startswith("test_")) - points["test_nesterov_step"]
 
     [submission] = server.api(f"/formgrader/api/submissions/{FIRST.name}")
     assert (submission["student"], submission["autograded"]) == ("alice", True)
     assert submission["max_score"] == sum(points.values())
-    assert submission["code_score"] == code - points["test_nesterov_step"]  # the mistaken function scores 0
+    assert submission["code_score"] == code     # the mistaken function scores 0
     assert submission["needs_manual_grade"]
 
     [notebook] = server.api(f"/formgrader/api/submitted_notebooks/{FIRST.name}/{FIRST.topic}")
@@ -87,10 +94,26 @@ def test_formgrader_shows_the_graded_submission_and_takes_a_manual_grade(formgra
 
     graded = server.api(f"/formgrader/api/grade/{written['id']}", "PUT", {"manual_score": 1.5})
     assert (graded["manual_score"], graded["needs_manual_grade"]) == (1.5, False)
+    [comment] = [c for c in server.api(f"/formgrader/api/comments?submission_id={notebook['id']}")
+                 if c["name"] == "why_learning_rate"]
+    server.api(f"/formgrader/api/comment/{comment['id']}", "PUT", {"manual_comment": "Good, and give an example."})
+
+    course_command("grade", course.root, "--force", "--workers", 1)      # the checks changed, say
+    course_command("feedback", course.root)                             # walkthrough step 6
     with course.gradebook() as gradebook:
         stored = gradebook.find_submission(FIRST.name, "alice")
         assert gradebook.find_grade("why_learning_rate", FIRST.topic, FIRST.name, "alice").score == 1.5
-        assert (stored.score, stored.needs_manual_grade) == (code - points["test_nesterov_step"] + 1.5, False)
+        assert (stored.score, stored.needs_manual_grade) == (code + 1.5, False)
+    page = course.path("feedback", "alice", FIRST.name, f"{FIRST.topic}.html").read_text()
+    assert "Good, and give an example." in page and "1.5" in page
+
+    resubmitted = course.path("submitted", "alice", FIRST.name, FIRST.notebook)     # alice fixes nesterov_step
+    fill(resubmitted, {"nesterov_step": solution_answers(FIRST.source)["nesterov_step"]}, resubmitted)
+    course_command("grade", course.root, "--workers", 1)
+    with course.gradebook() as gradebook:
+        written = gradebook.find_grade("why_learning_rate", FIRST.topic, FIRST.name, "alice")
+        assert (written.score, written.needs_manual_grade) == (1.5, True)   # kept, and flagged for review
+        assert gradebook.find_submission(FIRST.name, "alice").score == code + points["test_nesterov_step"] + 1.5
 
 
 def validate(paths) -> dict:

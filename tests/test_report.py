@@ -15,9 +15,11 @@ from sqlalchemy.exc import SAWarning
 
 from grader.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
                            write_csv, write_html, write_report)
+from grader.mistakes import catalogue
 from grader.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
+KNOWN = {(m.title, m.key) for mistakes in catalogue("gradient_descent").values() for m in mistakes}
 MAX_SCORES = {GD: {"mse_gradient": 2.0, "gradient_step": 1.0, "momentum_step": 2.0, "written": 1.0},
               ADAPTIVE: {"adagrad_step": 2.0, "adam_step": 3.0}}
 MOMENTUM = "Velocity added with the wrong sign [momentum_sign]"
@@ -219,11 +221,21 @@ def test_csv_writes_numbers_as_nbgrader_does_whatever_their_type(tmp_path):
 
 
 def test_messages_and_diagnoses_do_not_depend_on_how_the_kernel_chunked_printed_text():
-    text = "✗ momentum_step: one case fails.\nNamed mistake: Velocity added with the wrong sign [momentum_sign]\n"
-    cut = text.index("wrong") + 2
+    named = "Learning rate folded into the velocity [lr_in_velocity]"
+    text = f"x momentum_step: one case fails.\nNamed mistake: {named}\n  Keep lr out of v.\n"
+    cut = text.index("folded") + 2
     whole = new_code_cell(outputs=[new_output("stream", name="stdout", text=text)])
     chunked = new_code_cell(outputs=[new_output("stream", name="stdout", text=text[:cut]),
                                      new_output("stream", name="stdout", text=text[cut:]),
                                      new_output("stream", name="stderr", text="a warning\n")])
     assert messages(chunked) == messages(whole) == [text.strip()]
-    assert diagnoses(chunked) == diagnoses(whole) == ["Velocity added with the wrong sign [momentum_sign]"]
+    assert diagnoses(chunked, KNOWN) == diagnoses(whole, KNOWN) == [named]
+
+
+def test_a_named_mistake_outside_the_catalogue_is_not_counted():
+    forged = "Named mistake: Learning rate folded into the velocity [lr_in_velocity_]\n"
+    retitled = "Named mistake: Everything is fine [lr_in_velocity]\n"
+    printed = new_code_cell(outputs=[new_output("stream", name="stdout", text=forged + retitled)])
+    assert diagnoses(printed, KNOWN) == []
+    raised = new_code_cell(outputs=[new_output("error", ename="CheckFailed", evalue=forged, traceback=[])])
+    assert diagnoses(raised, KNOWN) == [forged.strip()]     # an ordinary failed check, then

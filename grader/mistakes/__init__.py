@@ -1,1 +1,7 @@
 """Catalogued mistakes, one module per assignment topic: MISTAKES[function] -> list of Mistake."""
+import importlib
+
+
+def catalogue(topic: str) -> dict:
+    """MISTAKES of the topic's module: function name -> list of Mistake."""
+    return importlib.import_module(f"grader.mistakes.{topic}").MISTAKES

@@ -10,8 +10,8 @@ from grader import report
 from grader.assignments import REPO, select
 from grader.classgrade import class_results, grade_class, merge_courses
 from grader.coursedir import CourseDir, NbgraderFailed
-from grader.jobs import FAILED
 from grader.fixtures import write_fixtures
+from grader.jobs import FAILED
 from course_lib.selfcheck import check_path
 from grader.sample_class import build_submissions
 from grader.scores import NOT_SUBMITTED, table

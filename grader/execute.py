@@ -3,11 +3,13 @@
 `GradingExecute` starts each kernel with `grader.kernel` imported first (resource limits,
 the seal), caps what a cell may print, and survives a kernel that dies: the cell that killed
 it and every later code cell get an error output, so they score 0 and nbgrader goes on to
-save the grades of the cells that ran. Kernels talk over Unix sockets in a folder of their
-own: TCP ports, picked free by one process and bound later by a kernel, collide between
-parallel workers (the kernel then dies before it answers). A kernel that does not start is
-recorded as such, for it is never the submission's fault. `VerifyScores` keeps a test cell's score only when
+save the grades of the cells that ran. `VerifyScores` keeps a test cell's score only when
 the kernel's `grade` published exactly one validly signed score for it.
+
+Kernels talk over Unix sockets in a folder of their own: TCP ports, picked free by one
+process and bound later by a kernel, collide between parallel workers (the kernel then dies
+before it answers). A kernel that does not start is recorded as such in LAST_RUN: that is
+never the submission's fault.
 """
 import os
 import shutil

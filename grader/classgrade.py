@@ -234,7 +234,7 @@ def merge_courses(target, shards, assignments) -> int:
             if assignment not in names or entry["status"] == FAILED:
                 continue
             job = Job(student, assignment, "", entry["fingerprint"])
-            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url), ledger.submissions.get(key, {}))
+            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url), ledger.get(student, assignment))
             for kind in ("submitted", "autograded", "feedback"):
                 source = shard.path(kind, student, assignment)
                 if source.is_dir() and source.resolve() != target.path(kind, student, assignment).resolve():

@@ -7,7 +7,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from course_lib.checking import MISTAKE_MARK
-from grader.mistakes import catalogue
+from grader import mistakes
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>.+) \[(?P<key>\w+)\]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
@@ -65,7 +65,7 @@ def outputs(cell) -> list:
     return joined
 
 
-def diagnoses(cell, known=frozenset()) -> list:
+def diagnoses(cell, known: set) -> list:
     """Short reasons a graded cell lost points: named mistakes, errors, timeouts. A named mistake
     counts only if its (title, key) is in `known`, the assignment's catalogue: the submission's
     own code could print a line that looks like one."""
@@ -124,7 +124,7 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
     cells = {}
     if graded.exists() and status not in (MISSING, UNREADABLE, NOT_SUBMITTED):
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
-    known = {(m.title, m.key) for mistakes in catalogue(assignment.topic).values() for m in mistakes}
+    known = mistakes.named(assignment.topic)
     exercises = []
     for grade_id, score, max_score in grades:
         cell = cells.get(grade_id, {})

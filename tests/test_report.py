@@ -15,11 +15,11 @@ from sqlalchemy.exc import SAWarning
 
 from grader.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
                            write_csv, write_html, write_report)
-from grader.mistakes import catalogue
+from grader.mistakes import named
 from grader.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
-KNOWN = {(m.title, m.key) for mistakes in catalogue("gradient_descent").values() for m in mistakes}
+KNOWN = named("gradient_descent")
 MAX_SCORES = {GD: {"mse_gradient": 2.0, "gradient_step": 1.0, "momentum_step": 2.0, "written": 1.0},
               ADAPTIVE: {"adagrad_step": 2.0, "adam_step": 3.0}}
 MOMENTUM = "Velocity added with the wrong sign [momentum_sign]"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grader.assignments import REPO, all_assignments
-from grader.classgrade import Ledger
-from grader.coursedir import COURSE_ID, CourseDir
-from grader.sample_class import build_submissions, mistake_plans
+from grader.pipeline.assignments import REPO, all_assignments
+from grader.pipeline.classgrade import Ledger
+from grader.pipeline.coursedir import COURSE_ID, CourseDir
+from grader.authoring.sample_class import build_submissions, mistake_plans
 
 
 def build_class(root: Path, students: int, timeout: int) -> CourseDir:

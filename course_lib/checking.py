@@ -15,9 +15,12 @@ from importlib import resources
 
 import numpy as np
 
+from course_lib.wire import Handle
+
 MISTAKE_MARK = "Named mistake:"
 NOT_IMPLEMENTED = "is not implemented yet"
 RTOL = 1e-6
+MISTAKE_RTOL = 1e-4     # a result this close to a catalogued mistake's is named as that mistake
 MUTATION = ("Input modified in place",
             "Graded functions must leave their inputs unchanged, because the caller may still need "
             "them (to plot a path, or to retry a step). Work on a copy (w = w.copy(); w -= ...) or "
@@ -176,7 +179,14 @@ def close(outputs, expected, rtol: float) -> bool:
                for o, e in zip(outputs, expected))
 
 
+def matches_mistake(produced, theirs) -> bool:
+    """Whether outputs `produced` reproduce a catalogued mistake's outputs `theirs`."""
+    return len(produced) == len(theirs) and close(produced, theirs, MISTAKE_RTOL)
+
+
 def _describe(value) -> str:
+    if isinstance(value, Handle):
+        return str(value)
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):
@@ -220,7 +230,7 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
     message = f"{name} returns the right shapes, but {', '.join(wrong)} differ from the stored result."
     for mistake in spec["mistakes"]:
         fingerprint = [np.array(m) for m in mistake["outputs"]]
-        if close(outputs, fingerprint, 1e-4):
+        if matches_mistake(outputs, fingerprint):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
     raise CheckFailed(message + " Compare your code with the update rule above, term by term.")
 
@@ -228,8 +238,10 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
 def companion(fn, name: str):
     """The function called `name` where `fn` was defined (the student's notebook), or None.
 
-    Sees through wrappers: the grader's leak guard keeps the student's function as __wrapped__.
+    A function graded in a kernel from outside it (`course grade`) finds its companion there.
     """
+    if hasattr(fn, "companion"):
+        return fn.companion(name)
     other = getattr(inspect.unwrap(fn), "__globals__", {}).get(name)
     return other if callable(other) else None
 

@@ -2,6 +2,6 @@
 
 Test cells of the source notebooks call `grade(topic, name, fn, points)` in their hidden part.
 """
-from grader.checking import grade
+from grader.checks.judge import grade
 
 __all__ = ["grade"]

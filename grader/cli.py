@@ -3,20 +3,24 @@ import argparse
 import os
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
-from grader import feedback as feedback_page
-from grader import report
-from grader.assignments import REPO, select
-from grader.classgrade import class_results, grade_class, merge_courses
-from grader.coursedir import CourseDir, NbgraderFailed
-from grader.fixtures import write_fixtures
-from grader.jobs import FAILED
+from grader.reports import feedback as feedback_page
+from grader.reports import report
+from grader.pipeline.assignments import REPO, select
+from grader.pipeline.classgrade import class_results, grade_class, merge_courses
+from grader.pipeline.coursedir import CourseDir, NbgraderFailed
+from grader.authoring.bundle import BundleRefused, build_bundle
+from grader.authoring.fixtures import write_fixtures
+from grader.pipeline.jobs import FAILED
+from grader.sandbox import bwrap
 from course_lib.selfcheck import check_path
-from grader.sample_class import build_submissions
-from grader.scores import NOT_SUBMITTED, table
+from grader.authoring.sample_class import build_submissions
+from grader.reports.scores import NOT_SUBMITTED, table
 
 DEMO_DIR = REPO / ".work" / "demo"
+BUNDLE_DIR = REPO / ".work" / "bundle"
 DEMO_CLASS = {
     "ada": "complete",
     "ben": "mistakes-1",
@@ -45,6 +49,16 @@ def fixtures(args) -> None:
         print(f"wrote {path.relative_to(REPO)}")
 
 
+def bundle(args) -> None:
+    """Write the archive to hand to students: release notebooks, a wheel of course_lib, a README."""
+    try:
+        archive = build_bundle(args.out, select(args.assignments))
+    except BundleRefused as refusal:
+        sys.exit(str(refusal))
+    with zipfile.ZipFile(archive) as written:
+        print(f"wrote {archive}:\n  " + "\n  ".join(written.namelist()))
+
+
 def class_folder(path: Path, timeout: int = 60) -> CourseDir:
     """The course directory at `path`, which must hold submitted/<student>/<assignment>/."""
     course = CourseDir(path, timeout=timeout)
@@ -67,8 +81,14 @@ def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
     course = class_folder(args.course_dir, args.timeout)
     shard = tuple(int(part) for part in args.shard.split("/"))
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs unconfined, as you. These results are not protected "
+              "against hostile code (see the README, \"What grading protects against\").", file=sys.stderr)
+    elif bwrap.unavailable():
+        sys.exit(f"course grade runs every student's kernel in a sandbox, and {bwrap.unavailable()}. Install "
+                 "bubblewrap, or grade with --no-sandbox where you trust every submission.")
     results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
-                          args.force, args.timeout, args.memory, shard)
+                          args.force, args.timeout, args.memory, shard, sandboxed=not args.no_sandbox)
     print_report(course, results)
     failed = [f"{r.student} {r.assignment}" for r in results if r.status == FAILED]
     if failed:
@@ -143,6 +163,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("assignments", **names)
     s.set_defaults(run=fixtures)
 
+    s = sub.add_parser("bundle", help=bundle.__doc__)
+    s.add_argument("assignments", **names)
+    s.add_argument("--out", type=Path, default=BUNDLE_DIR,
+                   help=f"folder to write the archive in (default {BUNDLE_DIR.relative_to(REPO)})")
+    s.set_defaults(run=bundle)
+
     s = sub.add_parser("grade", help=grade.__doc__)
     s.add_argument("course_dir", type=Path, help="folder holding submitted/<student>/<assignment>/")
     s.add_argument("assignments", **names)
@@ -151,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     s.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
     s.add_argument("--memory", type=int, default=2048, help="MiB of memory each kernel may use (default 2048)")
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without the bubblewrap sandbox (unprotected: trusted submissions only)")
     s.add_argument("--shard", default="1/1", metavar="I/N",
                    help="grade only every N-th student starting at the I-th, for grading on N machines")
     s.set_defaults(run=grade)

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from grader.assignments import all_assignments
-from grader.classgrade import grade_class
-from grader.coursedir import CourseDir
-from grader.sample_class import build_submissions, mistake_plans
+from grader.pipeline.assignments import all_assignments
+from grader.pipeline.classgrade import grade_class
+from grader.pipeline.coursedir import CourseDir
+from grader.authoring.sample_class import build_submissions, mistake_plans
 
 ASSIGNMENTS = all_assignments()
 

@@ -3,7 +3,7 @@ import importlib
 
 import numpy as np
 
-from grader.sample_class import source_as
+from grader.authoring.sample_class import source_as
 
 
 def as_submission(fn, name: str = None, topic: str = None):

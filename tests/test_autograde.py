@@ -5,9 +5,9 @@ import re
 import nbformat
 from conftest import roster
 
-from grader.assignments import REPO
+from grader.pipeline.assignments import REPO
 from grader.mistakes import catalogue
-from grader.sample_class import builds_on, first_function, mistake_plans, solution_answers
+from grader.authoring.sample_class import builds_on, first_function, mistake_plans, solution_answers
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 

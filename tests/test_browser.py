@@ -12,10 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.assignments import RELEASE, REPO, select
+from grader.pipeline.assignments import RELEASE, REPO, select
 from grader.mistakes.gradient_descent import MISTAKES
 from grader.reference import gradient_descent as reference
-from grader.sample_class import fill, solution_answers, source_as
+from grader.authoring.sample_class import fill, solution_answers, source_as
 from live_server import jupyter
 
 CHROMIUM = Path("/usr/bin/chromium")

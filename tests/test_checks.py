@@ -10,7 +10,8 @@ import pytest
 
 from course_lib.checking import CheckFailed
 from grader import grade
-from grader.checking import ByReference, run_case, topic_modules
+from grader.checks.judge import topic_modules
+from grader.checks.specs import ByReference
 from submission import as_submission
 
 
@@ -74,19 +75,15 @@ def test_mistakes_are_far_from_the_reference_where_they_differ(assignment):
         if not isinstance(spec, ByReference):
             continue
         for case in spec.cases:
-            want = run_case(getattr(reference, name), case)
+            want = spec.run(getattr(reference, name), case)
             for mistake in mistakes.MISTAKES[name]:
                 try:
-                    got = run_case(mistake.implementation, case)
+                    got = spec.run(mistake.implementation, case)
                 except CheckFailed:
                     continue
-                gaps = [_gap(g, w) for gs, ws in zip(got, want) for g, w in zip(_tuple(gs), _tuple(ws))]
+                gaps = [_gap(g, w) for gs, ws in zip(got, want) for g, w in zip(gs, ws)]
                 worst = max(gaps)
                 assert worst <= case.rtol / 10 or worst > 1e-2, f"{name}/{mistake.key} on {case.label}: {worst:.1e}"
-
-
-def _tuple(x):
-    return x if isinstance(x, tuple) else (x,)
 
 
 def _flat(x):

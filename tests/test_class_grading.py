@@ -6,9 +6,9 @@ import sys
 import pytest
 from conftest import ASSIGNMENTS, course_command
 
-from grader.coursedir import CourseDir
-from grader.jobs import KERNEL_STARTS
-from grader.sample_class import build_submissions
+from grader.pipeline.coursedir import CourseDir
+from grader.pipeline.jobs import KERNEL_STARTS
+from grader.authoring.sample_class import build_submissions
 
 pytestmark = pytest.mark.xdist_group("class-grading")
 ASSIGNMENT = ASSIGNMENTS[0]

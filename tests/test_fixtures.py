@@ -1,5 +1,5 @@
 """The visible checks' stored values are what the reference and the catalogue produce now."""
-from grader.fixtures import FIXTURE_DIR, render
+from grader.authoring.fixtures import FIXTURE_DIR, render
 
 
 def test_fixture_is_current(assignment):

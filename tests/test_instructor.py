@@ -15,10 +15,10 @@ import sys
 import nbformat
 import pytest
 
-from grader.assignments import RELEASE, REPO, all_assignments, select
-from grader.coursedir import CourseDir
+from grader.pipeline.assignments import RELEASE, REPO, all_assignments, select
+from grader.pipeline.coursedir import CourseDir
 from grader.mistakes.gradient_descent import MISTAKES
-from grader.sample_class import fill, solution_answers, source_as
+from grader.authoring.sample_class import fill, solution_answers, source_as
 from conftest import course_command
 from live_server import jupyter
 

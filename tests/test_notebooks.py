@@ -7,9 +7,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.assignments import RELEASE
-from grader.checking import topic_modules
-from grader.coursedir import CourseDir
+from grader.pipeline.assignments import RELEASE
+from grader.checks.judge import topic_modules
+from grader.pipeline.coursedir import CourseDir
 
 HIDDEN_CALL = re.compile(r'grade\("(?P<topic>\w+)", "(?P<name>\w+)", (?P<fn>\w+), points=(?P<points>[\d.]+)\)')
 

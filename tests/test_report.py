@@ -13,10 +13,10 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.plugins.export import CsvExportPlugin
 from sqlalchemy.exc import SAWarning
 
-from grader.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
+from grader.reports.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
                            write_csv, write_html, write_report)
 from grader.mistakes import named
-from grader.scores import ExerciseResult, SubmissionResult, diagnoses, messages
+from grader.reports.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
 KNOWN = named("gradient_descent")

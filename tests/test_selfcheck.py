@@ -12,10 +12,10 @@ from nbclient import NotebookClient
 from course_lib.checking import load_fixture
 from course_lib.selfcheck import (ERROR, FAILED, HIDDEN_TESTS, MISTAKE, NOT_ATTEMPTED, PASSED, check_all,
                                   check_namespace, check_path, topic_of, visible_checks)
-from grader.assignments import RELEASE, select
+from grader.pipeline.assignments import RELEASE, select
 from grader.mistakes.gradient_descent import MISTAKES
 from grader.reference import gradient_descent as reference
-from grader.sample_class import fill, solution_answers, source_as
+from grader.authoring.sample_class import fill, solution_answers, source_as
 
 FIRST = select(["01_gradient_descent"])[0]
 EXERCISES = list(visible_checks(FIRST.topic))

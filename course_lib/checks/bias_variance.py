@@ -8,7 +8,8 @@ and what it predicted (the result must be the average of the models' predictions
 import numpy as np
 
 from course_lib.checking import CheckFailed, check_against_fixture, invoke, named_mistake
-from course_lib.checks.generalization_cv import labelled_rows, recording_model
+from course_lib.checks.generalization_cv import labelled_rows, model_outputs, recording_model
+from course_lib.wire import Recipe
 
 TOPIC = "bias_variance"
 
@@ -48,7 +49,8 @@ def bagging_problem(fn, n, m, n_models, seed):
     y_all = np.concatenate([y, np.zeros(m)])
     log = []
     kwargs = dict(X=X, y=y, X_test=X_test, n_models=n_models)
-    outcome = invoke(fn, dict(kwargs, fit=recording_model(X, y_all, log), rng=np.random.default_rng(seed)))
+    outcome = invoke(fn, dict(kwargs, fit=Recipe(recording_model, dict(X_all=X, y_all=y_all), log),
+                              rng=np.random.default_rng(seed)))
     if outcome.problem(name):
         return outcome.problem(name)
     if len(log) != n_models:
@@ -75,14 +77,15 @@ def bagging_problem(fn, n, m, n_models, seed):
     result = outcome.result
     if not isinstance(result, np.ndarray) or result.shape != (m,) or not np.issubdtype(result.dtype, np.floating):
         return f"{where} {name} should return a float array of shape ({m},), one prediction per test point."
-    outputs = np.array([r["outputs"][0] for r in log])
+    X_all = np.concatenate([X, X_test])
+    outputs = np.array([model_outputs(r, X_all, y_all)[0] for r in log])
     if not np.allclose(result, outputs.mean(axis=0), rtol=1e-9, atol=1e-12):
         if np.allclose(result, outputs.sum(axis=0), rtol=1e-9, atol=1e-12):
             return f"{where} the result is not the average prediction.\n" + named_mistake(TOPIC, name, "sum_not_mean")
         if np.allclose(result, outputs[-1], rtol=1e-9, atol=1e-12):
             return f"{where} the result is not the average prediction.\n" + named_mistake(TOPIC, name, "last_only")
         return f"{where} the result should be the mean of the n_models models' predictions at X_test."
-    run = lambda rng: invoke(fn, dict(kwargs, fit=recording_model(X, y_all, []), rng=rng))
+    run = lambda rng: invoke(fn, dict(kwargs, fit=Recipe(recording_model, dict(X_all=X, y_all=y_all)), rng=rng))
     if not np.array_equal(np.asarray(run(np.random.default_rng(seed)).result), result):
         return (f"{where} two generators with the same seed gave different results.\n"
                 + named_mistake(TOPIC, name, "global_rng"))

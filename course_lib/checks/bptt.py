@@ -10,7 +10,7 @@ checked against stored values. Grading runs more cases.
 """
 import numpy as np
 
-from course_lib.checking import (RTOL, CheckFailed, check_float_array, close, companion, invoke,
+from course_lib.checking import (RTOL, CheckFailed, check_float_array, close, companion, invoke, matches_mistake,
                                  load_fixture, mistake_message, named_mistake, outputs_of,
                                  relative_difference)
 from course_lib.gradcheck import numerical_gradient
@@ -226,7 +226,7 @@ def check_clip_grad_norm(clip_grad_norm) -> None:
     if not close(result, expected, RTOL):
         message = "On a stored list of five gradients with global norm above max_norm, your result differs."
         for mistake in stored["mistakes"]:
-            if close(result, [np.array(m) for m in mistake["outputs"]], 1e-4):
+            if matches_mistake(result, [np.array(m) for m in mistake["outputs"]]):
                 raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
         raise CheckFailed(message + " Scale every array by max_norm / (global norm) when the global norm exceeds max_norm.")
     print("✓ clip_grad_norm passes the visible checks (below max_norm unchanged, inputs unchanged, a stored "

@@ -12,6 +12,7 @@ model that remember which rows they were fitted on and asked to predict.
 import numpy as np
 
 from course_lib.checking import CheckFailed, check_against_fixture, index_coverage, invoke, named_mistake
+from course_lib.wire import Recipe
 
 TOPIC = "generalization_cv"
 
@@ -198,25 +199,38 @@ def squared_error(y_true, y_pred):
 
 def recording_model(X_all, y_all, log, offset=0.0, tag=None):
     """fit(X, y) -> predict, a tiny model (mean of the training targets + offset + 0.3 x) that
-    appends to `log` one record per fit: {"tag", "train" (row numbers), "predicted" (row numbers
-    of every predict call), "outputs" (the predictions)}. It refuses X and y whose rows do not match."""
+    appends to `log` one record per fit: {"tag", "offset", "train" (row numbers), "predicted"
+    (row numbers of every predict call)}. It refuses X and y whose rows do not match.
+
+    The checks read only the row numbers from a record and recompute the predictions
+    (`model_outputs`): under `course grade` the model runs in the student's kernel, so its
+    record is what they can check, not what they trust."""
     def fit(X, y):
         X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
         rows = X[:, 0].astype(int)
         if len(rows) != len(y) or not np.array_equal(y, y_all[rows]):
             raise CheckFailed("fit received X and y whose rows do not match: index both with the same rows.")
-        record = {"tag": tag, "train": rows, "predicted": [], "outputs": []}
+        record = {"tag": tag, "offset": offset, "train": rows, "predicted": []}
         log.append(record)
         level = float(np.mean(y)) + offset
 
         def predict(X_new):
             X_new = np.asarray(X_new, dtype=float)
-            out = level + 0.3 * X_new[:, 1]
             record["predicted"].append(X_new[:, 0].astype(int))
-            record["outputs"].append(out)
-            return out
+            return level + 0.3 * X_new[:, 1]
         return predict
     return fit
+
+
+def candidate_models(X_all, y_all, log):
+    """make_fit(candidate) for candidates (tag, offset): a recording model per candidate."""
+    return lambda candidate: recording_model(X_all, y_all, log, offset=candidate[1], tag=candidate[0])
+
+
+def model_outputs(record, X_all, y_all) -> list:
+    """The predictions a recorded model made, one array per predict call, recomputed from its rows."""
+    level = float(np.mean(y_all[record["train"]])) + record["offset"]
+    return [level + 0.3 * X_all[rows, 1] for rows in record["predicted"]]
 
 
 def _maybe_named(name, key):
@@ -259,8 +273,8 @@ def _fold_problems(records, n, where, name, what="each fold"):
     return None
 
 
-def _losses_of(records, y):
-    return np.array([squared_error(y[np.concatenate(r["predicted"])], np.concatenate(r["outputs"]))
+def _losses_of(records, X, y):
+    return np.array([squared_error(y[np.concatenate(r["predicted"])], np.concatenate(model_outputs(r, X, y)))
                      for r in records])
 
 
@@ -277,7 +291,7 @@ def cross_validate_problem(fn, n, k, seed):
     where = f"For n={n}, k={k}:"
     X, y = labelled_rows(n, seed)
     log = []
-    outcome = invoke(fn, dict(fit=recording_model(X, y, log), loss=squared_error, X=X, y=y, k=k,
+    outcome = invoke(fn, dict(fit=Recipe(recording_model, dict(X_all=X, y_all=y), log), loss=squared_error, X=X, y=y, k=k,
                               rng=np.random.default_rng(seed)))
     if outcome.problem(name):
         return outcome.problem(name)
@@ -293,10 +307,10 @@ def cross_validate_problem(fn, n, k, seed):
         return (f"{where} {name} returned one number.\n" + named_mistake(TOPIC, name, "returns_mean"))
     if not isinstance(result, np.ndarray) or result.shape != (k,) or not np.issubdtype(result.dtype, np.floating):
         return f"{where} {name} should return a float array of shape ({k},), one loss per fold."
-    if not np.allclose(result, _losses_of(log, y), rtol=1e-9, atol=0):
+    if not np.allclose(result, _losses_of(log, X, y), rtol=1e-9, atol=0):
         return (f"{where} the returned losses are not loss(y_val, predictions) of the k models, in the "
                 "order the models were fitted.")
-    factory = lambda: recording_model(X, y, [])
+    factory = lambda: Recipe(recording_model, dict(X_all=X, y_all=y))
     again = invoke(fn, dict(fit=factory(), loss=squared_error, X=X, y=y, k=k, rng=np.random.default_rng(seed)))
     if not _same_arrays(again.result, result):
         return (f"{where} two generators with the same seed gave different losses.\n"
@@ -322,7 +336,7 @@ def select_problem(fn, n, k, offsets, seed, labels=None):
     where = f"For {len(candidates)} candidates, n={n}, k={k}:"
     X, y = labelled_rows(n, seed)
     log = []
-    make_fit = lambda c: recording_model(X, y, log, offset=c[1], tag=c[0])
+    make_fit = Recipe(candidate_models, dict(X_all=X, y_all=y), log)
     outcome = invoke(fn, dict(candidates=candidates, make_fit=make_fit, loss=squared_error, X=X, y=y, k=k,
                               rng=np.random.default_rng(seed)))
     if outcome.problem(name):
@@ -347,7 +361,7 @@ def select_problem(fn, n, k, offsets, seed, labels=None):
                 + named_mistake(TOPIC, name, "different_folds"))
     if not isinstance(scores, np.ndarray) or scores.shape != (len(candidates),) or not np.issubdtype(scores.dtype, np.floating):
         return f"{where} scores should be a float array of shape ({len(candidates)},), one per candidate."
-    want = np.array([np.mean(_losses_of(per[label], y)) for label in labels])
+    want = np.array([np.mean(_losses_of(per[label], X, y)) for label in labels])
     if not np.allclose(scores, want, rtol=1e-9, atol=0):
         if np.allclose(scores, k * want, rtol=1e-9, atol=0):
             return f"{where} the scores are not the mean losses.\n" + named_mistake(TOPIC, name, "sum_not_mean")
@@ -362,8 +376,8 @@ def select_problem(fn, n, k, offsets, seed, labels=None):
         if best in tied:
             return f"{where} among tied candidates, not the first was chosen.\n" + named_mistake(TOPIC, name, "last_on_ties")
         return f"{where} the chosen candidate is not the one with the lowest score."
-    factory = lambda c: recording_model(X, y, [], offset=c[1], tag=c[0])
-    return _rng_problems(lambda **kw: fn(candidates=candidates, make_fit=factory, loss=squared_error, X=X, y=y, **kw),
+    return _rng_problems(lambda **kw: fn(candidates=candidates, make_fit=Recipe(candidate_models, dict(X_all=X, y_all=y)),
+                                         loss=squared_error, X=X, y=y, **kw),
                          name, dict(k=k), seed, where)
 
 

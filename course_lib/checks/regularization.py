@@ -8,7 +8,7 @@ pass with numerical gradients of *your* forward pass. Nothing here holds an answ
 """
 import numpy as np
 
-from course_lib.checking import (CheckFailed, check_against_fixture, check_float_array, close, companion,
+from course_lib.checking import (CheckFailed, check_against_fixture, check_float_array, close, companion, matches_mistake,
                                  invoke, load_fixture, mistake_message, named_mistake, outputs_of, quiet,
                                  relative_difference)
 from course_lib.gradcheck import numerical_gradient
@@ -55,7 +55,7 @@ def check_mixup(mixup) -> None:
     wrong = [n for o, e, n in zip(outputs, expected, names) if relative_difference(o, e) > 1e-6]
     message = f"mixup returns the right shapes, but {', '.join(wrong)} differ from the stored result."
     for mistake in spec["mistakes"]:
-        if close(outputs, [np.array(m, dtype=float) for m in mistake["outputs"]], 1e-4):
+        if matches_mistake(outputs, [np.array(m, dtype=float) for m in mistake["outputs"]]):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
     raise CheckFailed(message + " Compare your code with the formula above, term by term.")
 
@@ -266,9 +266,9 @@ def batchnorm_backward_problem(backward, forward, case: dict, dout, expected=Non
     where = f"For x of shape {x.shape} and gamma not all 1:"
     wrong = [w for g, e, w in zip(got, expected, ("dx", "dgamma", "dbeta")) if relative_difference(g, e) > rtol]
     message = f"{where} {', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the gradients of the forward pass."
-    if close([dgamma, dbeta], [expected[2], expected[1]], 1e-4):
+    if matches_mistake([dgamma, dbeta], [expected[2], expected[1]]):
         return message + "\n" + named_mistake(TOPIC, name, "dgamma_dbeta_swapped")
-    if relative_difference(dx * gamma, expected[0]) < 1e-4:
+    if matches_mistake([dx * gamma], [expected[0]]):
         return message + "\n" + named_mistake(TOPIC, name, "dx_without_gamma")
     scale = np.max(np.abs(dx)) * n
     centred = x - x.mean(axis=0)

@@ -9,7 +9,7 @@ correction, the counter and the stored state all matter.
 """
 import numpy as np
 
-from grader.checking import ByReference, Case
+from grader.checks.specs import ByReference, Case
 
 rng = np.random.default_rng(20260202)
 normal, uniform = rng.standard_normal, rng.uniform

@@ -10,7 +10,7 @@ import numpy as np
 
 from course_lib.checking import invoke
 from course_lib.checks.bias_variance import bagging_problem
-from grader.checking import ByProperties, ByReference, Case
+from grader.checks.specs import ByProperties, ByReference, Case
 
 rng = np.random.default_rng(20260404)
 
@@ -29,10 +29,11 @@ def _predictions(n_datasets, n_points, spread, noise_var, dtype=float, per_point
 def _seeds_differ(fn):
     from course_lib.checks.bias_variance import test_rows
     from course_lib.checks.generalization_cv import labelled_rows, recording_model
+    from course_lib.wire import Recipe
     X, y = labelled_rows(30, 9)
     X_test = test_rows(4, 30, 9)
     y_all = np.concatenate([y, np.zeros(4)])
-    outcomes = [invoke(fn, dict(fit=recording_model(X, y_all, []), X=X, y=y, X_test=X_test, n_models=5,
+    outcomes = [invoke(fn, dict(fit=Recipe(recording_model, dict(X_all=X, y_all=y_all)), X=X, y=y, X_test=X_test, n_models=5,
                                 rng=np.random.default_rng(s))) for s in (1, 2)]
     for outcome in outcomes:
         if outcome.problem("bagging_predict"):

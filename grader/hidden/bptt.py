@@ -19,7 +19,7 @@ import numpy as np
 
 from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
                                  outputs_of)
-from grader.checking import ByProperties, ByReference, Case, leak_guarded
+from grader.checks.specs import ByProperties, ByReference, Case, diagnose
 from grader.mistakes.bptt import MISTAKES
 from grader.reference import bptt as reference
 
@@ -76,14 +76,8 @@ def _hidden_states(fn, kwargs, name):
 
 def _named(name, produced, run_mistake):
     """The message of the first mistake of `name` whose outputs (by run_mistake) match produced."""
-    for mistake in MISTAKES[name]:
-        try:
-            theirs = run_mistake(mistake.implementation)
-        except Exception:
-            continue
-        if len(theirs) == len(produced) and all(close([p], [t], 1e-4) for p, t in zip(produced, theirs)):
-            return "\n" + mistake_message(mistake.key, mistake.title, mistake.hint)
-    return ""
+    mistake = diagnose(produced, MISTAKES[name], run_mistake)
+    return "\n" + mistake_message(mistake.key, mistake.title, mistake.hint) if mistake else ""
 
 
 def forward_problem(fn, kind, kwargs, rtol):
@@ -107,7 +101,7 @@ def backward_problem(fn, kind, kwargs, rtol):
     want = getattr(reference, name)(upstream, ref_cache)
     student_forward = companion(fn, forward_name)
     if student_forward is not None:
-        outcome = invoke(leak_guarded(student_forward), inputs)
+        outcome = invoke(student_forward, inputs)
         if outcome.problem(forward_name):
             return f"{name} is checked after your {forward_name}, which failed: {outcome.problem(forward_name)}"
         try:

@@ -12,7 +12,7 @@ from course_lib.checking import CheckFailed, invoke
 from course_lib.checks.generalization_cv import (bootstrap_problem, bootstrap_reach_problem,
                                                  cross_validate_problem, kfold_problem, select_problem,
                                                  split_problem)
-from grader.checking import ByProperties, ByReference, Case
+from grader.checks.specs import ByProperties, ByReference, Case
 
 
 def _result(fn, kwargs, name):

@@ -8,7 +8,7 @@ import numpy as np
 
 from course_lib.checking import CheckFailed, invoke
 from course_lib.checks.gradient_descent import minibatch_problem
-from grader.checking import ByProperties, ByReference, Case
+from grader.checks.specs import ByProperties, ByReference, Case
 
 rng = np.random.default_rng(20260101)
 normal = rng.standard_normal

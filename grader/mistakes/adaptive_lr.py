@@ -6,7 +6,7 @@ so that it can be dropped into a submission (the tests do this).
 import numpy as np
 
 from course_lib.checking import MUTATION
-from grader.checking import Mistake
+from grader.checks.specs import Mistake
 
 
 # --- Adagrad -------------------------------------------------------------------------

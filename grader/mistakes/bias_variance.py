@@ -5,7 +5,7 @@ Each implementation is a self-contained function with the graded function's sign
 """
 import numpy as np
 
-from grader.checking import Mistake
+from grader.checks.specs import Mistake
 
 
 # --- bias_variance_decomposition ----------------------------------------------------------

@@ -9,7 +9,7 @@ the student's own forward + backward produced (grader/hidden/bptt.py).
 """
 import numpy as np
 
-from grader.checking import Mistake
+from grader.checks.specs import Mistake
 
 
 # rnn_step_forward ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ values they produce, never by the student's cache.
 import numpy as np
 
 from course_lib.checking import MUTATION
-from grader.checking import Mistake
+from grader.checks.specs import Mistake
 
 
 # --- L2 -------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.checking import invoke, outputs_of
-from grader.checking import ByReference, topic_modules
+from grader.checks.judge import topic_modules
+from grader.checks.specs import ByReference
 
-FIXTURE_DIR = Path(__file__).resolve().parent.parent / "course_lib" / "fixtures"
+FIXTURE_DIR = Path(__file__).resolve().parents[2] / "course_lib" / "fixtures"
 
 
 def _plain(value):

@@ -3,12 +3,11 @@
 A worker imports nbgrader once and grades submission after submission into its own copy
 of the gradebook (its shard), so that workers never write to the same SQLite file; the
 grading process copies each finished submission into the course's gradebook
-(`grader.gradebook`). Each submission ends with one of the statuses below.
+(`grader.pipeline.gradebook`). Each submission ends with one of the statuses below.
 """
 import contextlib
 import logging
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -23,10 +22,9 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Igno
                                     SaveAutoGrades)
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader import seal
-from grader.execute import LAST_RUN, GradingExecute, VerifyScores
-from grader.kernel import LIMITS_VARIABLE
-from grader.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
+from grader.pipeline.assignments import SOLUTIONS
+from grader.pipeline.execute import LAST_RUN, GradingExecute, hidden_calls
+from grader.reports.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
 
 FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
 KERNEL_STARTS = 2               # tries to start a notebook's kernel before the job fails
@@ -55,11 +53,12 @@ class Worker:
     """Settings of one worker process; `start` is the process pool's initializer."""
     current = None
 
-    def __init__(self, root: Path, gradebook: Path, timeout: int, memory_mib: int):
+    def __init__(self, root: Path, gradebook: Path, timeout: int, memory_mib: int, sandboxed: bool):
         self.root = root
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
         self.config.Execute.timeout = timeout
-        self.limits = f"{memory_mib},{10 * timeout}"
+        self.config.GradingExecute.memory_mib = memory_mib
+        self.config.GradingExecute.sandboxed = sandboxed
         self.shard = root / "course_grade" / "shards" / f"worker-{os.getpid()}.db"
         self.shard.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(gradebook, self.shard)
@@ -120,32 +119,27 @@ def _grade(worker: Worker, job: Job):
 
 
 def _autograde(worker: Worker, job: Job):
-    """Run nbgrader's Autograde on the job with a fresh signing key; None if it succeeded,
-    else the errors it logged. LAST_RUN then says what the execution met."""
-    key = secrets.token_hex(16)
-    config = _job_config(worker, job, key)
-    os.environ.update({seal.KEY_VARIABLE: key, LIMITS_VARIABLE: worker.limits})
+    """Run nbgrader's Autograde on the job; None if it succeeded, else the errors it logged.
+    LAST_RUN then says what the execution met."""
+    config = _job_config(worker, job)
     try:
         with logged_errors() as errors:
             Autograde(coursedir=CourseDirectory(config=config), config=config).start()
         return None
     except Exception:
         return errors
-    finally:
-        for name in (seal.KEY_VARIABLE, LIMITS_VARIABLE):
-            os.environ.pop(name, None)
 
 
-def _job_config(worker: Worker, job: Job, key: str):
+def _job_config(worker: Worker, job: Job):
     config = worker.config.copy()
     config.CourseDirectory.root = str(worker.root)
     config.CourseDirectory.db_url = f"sqlite:///{worker.shard}"
     config.CourseDirectory.assignment_id = job.assignment
     config.CourseDirectory.student_id = job.student
     config.Autograde.force = True
-    config.Autograde.autograde_preprocessors = [GradingExecute, VerifyScores, IgnorePattern, ClearMetadataPreprocessor,
+    config.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                 LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    config.VerifyScores.key = key
+    config.GradingExecute.checks = hidden_calls(SOLUTIONS / job.assignment / job.notebook)
     return config
 
 

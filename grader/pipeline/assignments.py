@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
 NAME = re.compile(r"^\d\d_(?P<topic>[a-z_]+)$")

@@ -1,6 +1,6 @@
 """`course grade`: every (student, assignment) of a class folder, graded in parallel.
 
-Worker processes grade submissions into their own shard gradebooks (`grader.jobs`); this
+Worker processes grade submissions into their own shard gradebooks (`grader.pipeline.jobs`); this
 process alone writes the course's gradebook, the ledger and the feedback, one finished
 submission at a time, so the gradebook is the same whatever the number of workers. The
 ledger (`course_grade/ledger.json`) remembers what each submission and its checks were
@@ -19,14 +19,17 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grader import feedback, gradebook
-from grader.assignments import REPO
-from grader.coursedir import COURSE_ID
-from grader.jobs import FAILED, Job, Outcome, Worker, grade_job
-from grader.scores import MISSING, NOT_SUBMITTED, UNREADABLE, read_submission
+from grader.reports import feedback
+from grader.pipeline import gradebook
+from grader.pipeline.assignments import REPO
+from grader.pipeline.coursedir import COURSE_ID
+from grader.pipeline.jobs import FAILED, Job, Outcome, Worker, grade_job
+from grader.reports.scores import MISSING, NOT_SUBMITTED, UNREADABLE, read_submission
 
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
-               "course_lib/checks/{}.py", "course_lib/fixtures/{}.json")
+               "course_lib/checks/{}.py", "course_lib/fixtures/{}.json", "course_lib/checking.py",
+               "course_lib/grading_agent.py", "course_lib/wire.py", "grader/checks/specs.py",
+               "grader/checks/remote.py", "grader/pipeline/execute.py")
 
 
 class Ledger:
@@ -76,9 +79,9 @@ def release(course, assignments, ledger: Ledger) -> None:
             ledger.save()
 
 
-def checks_fingerprint(assignment, timeout: int, memory_mib: int) -> str:
+def checks_fingerprint(assignment, timeout: int, memory_mib: int, sandboxed: bool) -> str:
     """What grading an assignment depends on besides the submission: source, checks, limits."""
-    digest = hashlib.sha256(f"{timeout},{memory_mib}".encode())
+    digest = hashlib.sha256(f"{timeout},{memory_mib},{sandboxed}".encode())
     for path in [assignment.source] + [REPO / f.format(assignment.topic) for f in CHECK_FILES]:
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()
@@ -97,11 +100,12 @@ def same_submission(fingerprint: str, earlier: str) -> bool:
     return ":" in earlier and fingerprint.split(":")[1] == earlier.split(":")[1]
 
 
-def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: int, memory_mib: int) -> tuple:
+def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: int, memory_mib: int,
+         sandboxed: bool) -> tuple:
     """(jobs to run, submissions already graded) for the class folder's submissions."""
     jobs, done = [], []
     for assignment in assignments:
-        base = checks_fingerprint(assignment, timeout, memory_mib)
+        base = checks_fingerprint(assignment, timeout, memory_mib, sandboxed)
         for student in students:
             folder = course.path("submitted", student, assignment.name)
             if not folder.is_dir():
@@ -115,7 +119,7 @@ def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: in
     return jobs, done
 
 
-def run(course, jobs, workers: int, timeout: int, memory_mib: int, on_done) -> None:
+def run(course, jobs, workers: int, timeout: int, memory_mib: int, sandboxed: bool, on_done) -> None:
     """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes."""
     if not jobs:
         return
@@ -125,7 +129,7 @@ def run(course, jobs, workers: int, timeout: int, memory_mib: int, on_done) -> N
     shutil.copyfile(course.root / "gradebook.db", base)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
-                             initargs=(course.root, base, timeout, memory_mib)) as pool:
+                             initargs=(course.root, base, timeout, memory_mib, sandboxed)) as pool:
         futures = {pool.submit(grade_job, job): job for job in jobs}
         for future in as_completed(futures):
             try:
@@ -177,15 +181,15 @@ class Progress:
 
 
 def grade_class(course, assignments, students=None, workers: int = 0, force: bool = False, timeout: int = 60,
-                memory_mib: int = 2048, shard=(1, 1), progress=None) -> list:
+                memory_mib: int = 2048, shard=(1, 1), progress=None, sandboxed: bool = True) -> list:
     """Grade the class folder's submissions (of `students` only, if given; of the `shard` = (i, n)
     i-th of every n students); return the SubmissionResult of every student of the shard,
-    graded now or before."""
+    graded now or before. `sandboxed=False` runs student code unprotected (see the README)."""
     ledger = Ledger.of(course)
     release(course, assignments, ledger)
     in_shard = [s for i, s in enumerate(roster(course)) if i % shard[1] == shard[0] - 1]
     chosen = [s for s in in_shard if not students or s in students]
-    jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib)
+    jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib, sandboxed)
     by_name = {a.name: a for a in assignments}
     print(f"{len(jobs)} submission(s) to grade, {len(done)} unchanged since graded"
           f"{' (--force regrades them)' if done else ''}; {workers} worker(s).", file=sys.stderr)
@@ -200,7 +204,7 @@ def grade_class(course, assignments, students=None, workers: int = 0, force: boo
                                                                outcome.status, outcome.detail))
         tell(outcome)
 
-    run(course, jobs, workers, timeout, memory_mib, finished)
+    run(course, jobs, workers, timeout, memory_mib, sandboxed, finished)
     return class_results(course, assignments, in_shard, ledger)
 
 

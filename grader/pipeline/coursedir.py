@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grader.assignments import SOLUTIONS
+from grader.pipeline.assignments import SOLUTIONS
 
 COURSE_ID = "how-deep-networks-learn"
 CONFIG = '''c = get_config()

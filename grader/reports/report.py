@@ -1,6 +1,6 @@
 """The class report of `course grade`: a gradebook CSV, a terminal summary and an HTML page.
 
-Every function takes `results`, a list of grader.scores.SubmissionResult, one per
+Every function takes `results`, a list of grader.reports.scores.SubmissionResult, one per
 student x assignment. Means, medians and pass rates count the submissions whose notebook
 ran (status in RAN: graded, or graded up to a timeout or a dead kernel); the others
 (missing or unreadable notebook, not submitted) are counted by status, not averaged in as
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
-from grader.scores import RAN, STATUSES
+from grader.reports.scores import RAN, STATUSES
 
 # `nbgrader export`'s CSV columns, in its order (nbgrader/plugins/export.py, CsvExportPlugin).
 NBGRADER_EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",

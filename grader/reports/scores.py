@@ -8,6 +8,7 @@ from nbgrader.api import MissingEntry
 
 from course_lib.checking import MISTAKE_MARK
 from grader import mistakes
+from grader.pipeline.execute import REPORT_MIME
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>.+) \[(?P<key>\w+)\]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
@@ -38,7 +39,7 @@ class ExerciseResult:
 class SubmissionResult:
     student: str
     assignment: str
-    status: str                 # one of STATUSES, or grader.jobs.FAILED
+    status: str                 # one of STATUSES, or grader.pipeline.jobs.FAILED
     exercises: list = field(default_factory=list)
     detail: str = ""
 
@@ -66,22 +67,24 @@ def outputs(cell) -> list:
 
 
 def diagnoses(cell, known: set) -> list:
-    """Short reasons a graded cell lost points: named mistakes, errors, timeouts. A named mistake
-    counts only if its (title, key) is in `known`, the assignment's catalogue: the submission's
-    own code could print a line that looks like one."""
+    """Short reasons a graded cell lost points: named mistakes, errors, timeouts.
+
+    The hidden checks' named mistakes come from the grading process's report; a visible check's
+    from its error. A named mistake counts only if its (title, key) is in `known`, the
+    assignment's catalogue; what the submission printed is never read for one."""
     found = []
     for output in outputs(cell):
-        text = output.get("text", "") if output.output_type == "stream" else ""
+        report = output.get("data", {}).get(REPORT_MIME) if output.output_type == "display_data" else None
+        if isinstance(report, dict):
+            found += [f"{title} [{key}]" for title, key in report.get("named", []) if (title, key) in known]
         if output.output_type == "error":
             text = output.evalue or ""
             if output.ename == "CellTimeoutError" or "KeyboardInterrupt" in output.ename:
                 found.append("timed out")
             elif output.ename != "CheckFailed":
                 found.append(_first_line(f"{output.ename}: {text}").rstrip(": "))
-        named = [f"{m['title']} [{m['key']}]" for m in MISTAKE_LINE.finditer(text) if (m["title"], m["key"]) in known]
-        found += named
-        if output.output_type == "error" and output.ename == "CheckFailed" and not named:
-            found.append(_first_line(text))
+            named = [f"{m['title']} [{m['key']}]" for m in MISTAKE_LINE.finditer(text) if (m["title"], m["key"]) in known]
+            found += named or ([_first_line(text)] if output.ename == "CheckFailed" else [])
     return list(dict.fromkeys(found))
 
 
@@ -96,6 +99,8 @@ def messages(cell) -> list:
     for output in outputs(cell):
         if output.output_type == "stream" and output.name == "stdout":
             found.append(output.text.strip())
+        elif output.output_type == "display_data" and REPORT_MIME in output.get("data", {}):
+            found.append(str(output.data.get("text/plain", "")).strip())
         elif output.output_type == "error":
             found.append(f"{output.ename}: {output.evalue}".strip())
     return [m for m in found if m]

@@ -1,0 +1,208 @@
+"""How `course grade` runs a submission: nbgrader's Execute, with the kernel in a sandbox and
+the hidden checks here, outside the student's process.
+
+`GradingExecute` starts every kernel in its sandbox (`grader.sandbox`), on a private copy of the
+submission's folder. A test cell's visible part runs in the kernel, as the student ran it; its
+hidden part never does: the grading process judges the function it names (`grader.checks`),
+calling it in the kernel through the grading channel, and writes the verdict into the cell as
+two outputs of its own: the report (`REPORT_MIME`, with its text) and the score (an
+execute_result, nbgrader's partial credit). Whatever the kernel displayed as a result or as a
+report in a test cell is dropped, so nothing the submission prints can set a score.
+
+It survives a kernel that dies (the cell that killed it and every later code cell get an error
+output, so they score 0, and nbgrader goes on to save the grades of the cells that ran) and caps
+what a cell may output. A kernel that does not start is recorded as such in LAST_RUN: that is
+never the submission's fault.
+"""
+import ast
+import queue
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Dict, Integer
+
+from grader.checks.judge import judge
+from grader.checks.remote import Channel, ChannelFailed, ChannelTimedOut, RemoteFunction
+from grader.sandbox import bwrap
+from grader.sandbox.kernel import GradingKernelManager
+
+KERNEL_DIED = "KernelDied"
+TIMED_OUT = "CellTimeoutError"
+HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
+REPORT_MIME = "application/x-course-grade-report+json"
+SERVE = "import course_lib.grading_agent; course_lib.grading_agent.serve({!r})"
+KERNEL_OUTPUT_KEPT = 20_000    # bytes of a kernel's own stdout and stderr copied into the worker's log
+GRACE = 5.0                     # seconds an interrupted kernel has to stop before it is killed
+
+# What the last execution in this process met; a grading worker runs one notebook at a time
+# and resets it before each (grader.pipeline.jobs.grade_job). "kernel_failed": why the kernel did not start.
+LAST_RUN = {"seconds": 0.0, "timeouts": 0, "kernel_died": False, "kernel_failed": ""}
+
+
+def hidden_calls(source_notebook) -> dict:
+    """{test cell grade_id: (topic, function name, points)} from the `grade(...)` call in the
+    hidden part of each test cell of a source notebook (the instructor's, never a submission)."""
+    import nbformat
+
+    calls = {}
+    for cell in nbformat.read(str(source_notebook), as_version=4).cells:
+        if cell.cell_type == "code" and HIDDEN_MARK in cell.source and utils.is_grade(cell):
+            for node in ast.walk(ast.parse(cell.source.split(HIDDEN_MARK, 1)[1])):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "grade":
+                    topic, name = (ast.literal_eval(a) for a in node.args[:2])
+                    calls[cell.metadata.nbgrader["grade_id"]] = [topic, name, float(cell.metadata.nbgrader["points"])]
+    return calls
+
+
+def matplotlib_font_cache() -> dict:
+    """{path in the sandbox: file here} for Matplotlib's font list, so that a kernel does not
+    rebuild it (a second per kernel) in its empty HOME."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    return {f"{bwrap.HOME}/.cache/matplotlib/{cache.name}": cache} if cache.exists() else {}
+
+
+class GradingExecute(Execute):
+    max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
+    sandboxed = Bool(True, help="Run the kernel in a bubblewrap sandbox.").tag(config=True)
+    memory_mib = Integer(2048, help="Memory limit of the kernel's processes.").tag(config=True)
+    checks = Dict(help="grade_id -> [topic, name, points] of the test cells judged here.").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("shutdown_kernel", "immediate")     # the notebook is done: no graceful wait
+        kwargs["kernel_manager_class"] = GradingKernelManager
+        super().__init__(**kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._printed, self._kernel_ready, self._log = {}, False, None
+        self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))     # private to this process
+        started = time.perf_counter()
+        try:
+            return super().preprocess(nb, resources, km)
+        except Exception as error:
+            if not self._kernel_ready:
+                LAST_RUN["kernel_failed"] = f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            LAST_RUN["seconds"] = time.perf_counter() - started
+            if self._log is not None:
+                self._log.close()
+                self._report_kernel_output()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _report_kernel_output(self) -> None:
+        """Copy the start of what the kernel wrote to its stdout and stderr into this worker's log."""
+        with open(self._scratch / "kernel.log", "rb") as written:
+            text = written.read(KERNEL_OUTPUT_KEPT).decode(errors="replace")
+        if text.strip():
+            self.log.info("the kernel's own output (the first %d bytes at most):\n%s", KERNEL_OUTPUT_KEPT,
+                          "".join(c if c.isprintable() or c == "\n" else "?" for c in text))
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        work, channel = self._scratch / "work", self._scratch / "channel"
+        shutil.copytree(self.resources["metadata"]["path"], work, symlinks=True)
+        channel.mkdir()
+        for folder in (work, channel):
+            bwrap.prepare(folder)
+        km.transport, km.ip = "ipc", str(channel / "kernel")
+        km.connection_file = str(channel / "connection.json")
+        km.work, km.channel, km.sandboxed, km.files = work, channel, self.sandboxed, matplotlib_font_cache()
+        km.limits = bwrap.Limits(memory_mib=self.memory_mib, cpu_seconds=10 * self.timeout)
+        km.output = self._log = open(self._scratch / "kernel.log", "w")
+        self._channel = channel
+        return km
+
+    def preprocess_cell(self, cell, resources, index):
+        self._kernel_ready = True
+        if cell.cell_type != "code":
+            return cell, resources
+        if LAST_RUN["kernel_died"]:
+            cell.outputs = [_error(KERNEL_DIED, "not run: the kernel died in an earlier cell.")]
+            return cell, resources
+        check = self.checks.get(cell.metadata.get("nbgrader", {}).get("grade_id")) if utils.is_grade(cell) else None
+        source = cell.source
+        if check is not None:
+            cell.source = source.split(HIDDEN_MARK, 1)[0].rstrip()
+        try:
+            super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            LAST_RUN["kernel_died"] = True
+            cell.outputs.append(_error(KERNEL_DIED, "the kernel died while running this cell (the process "
+                                       "exited, crashed, or went over its memory or CPU limit)."))
+        finally:
+            cell.source = source
+        if check is not None and not LAST_RUN["kernel_died"]:
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result" and REPORT_MIME not in o.get("data", {})]
+            if not any(o.output_type == "error" for o in cell.outputs):
+                cell.outputs += self._judge_hidden(*check, index)
+        LAST_RUN["timeouts"] += any(o.get("ename") == TIMED_OUT for o in cell.outputs)
+        return cell, resources
+
+    def _judge_hidden(self, topic, name, points, index) -> list:
+        """Outputs of the hidden checks of `name`, judged here on the function in the kernel."""
+        address = self._channel / f"grading-{index}.sock"
+        channel = Channel(address)
+        address.chmod(0o777)
+        deadline = time.monotonic() + self.timeout
+        request = self.kc.execute(SERVE.format(str(address)), silent=True, store_history=False, allow_stdin=False)
+        try:
+            channel.accept(deadline)
+            verdict = judge(topic, name, RemoteFunction(channel, name), points)
+            outputs = [new_output("display_data", data={"text/plain": verdict.report(), REPORT_MIME: {
+                "name": name, "earned": verdict.earned, "points": points, "report": verdict.report(),
+                "named": [[m.title, m.key] for m in verdict.named]}}),
+                new_output("execute_result", data={"text/plain": repr(verdict.earned)}, execution_count=None)]
+        except ChannelTimedOut as stop:
+            outputs = [_error(TIMED_OUT, f"the hidden checks of {name} ran out of time: {stop}")]
+        except ChannelFailed as failure:
+            outputs = [_error("GradingChannelFailed", f"the hidden checks of {name} could not run: {failure}")]
+        finally:
+            channel.close()
+        if not run_sync(self._finished)(request, max(deadline - time.monotonic(), 0) + GRACE):
+            LAST_RUN["kernel_died"] = True
+            outputs.append(_error(KERNEL_DIED, "the kernel did not stop after its hidden checks and was ended."))
+        return outputs
+
+    async def _finished(self, request: str, seconds: float) -> bool:
+        """Wait for the kernel to end a request, interrupting it when time is up; False if it
+        would not stop (it is then shut down) or died."""
+        for wait, interrupt in ((seconds, True), (GRACE, False)):
+            end = time.monotonic() + wait
+            while time.monotonic() < end:
+                try:
+                    reply = await self.kc.get_shell_msg(timeout=max(end - time.monotonic(), 0.01))
+                except queue.Empty:
+                    break
+                if reply["parent_header"].get("msg_id") == request:
+                    return True
+            if not await self.km.is_alive():
+                return False
+            if interrupt:
+                await self.km.interrupt_kernel()
+        await self.km.shutdown_kernel(now=True)
+        return False
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        printed = self._printed.get(cell_index, 0) + len(repr(content))
+        self._printed[cell_index] = printed
+        if printed > self.max_output_bytes:
+            if printed - len(repr(content)) <= self.max_output_bytes:
+                outs.append(new_output("stream", name="stdout", text=(
+                    f"\n[output cut: this cell printed more than {self.max_output_bytes:,} bytes]\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(ename: str, evalue: str):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])

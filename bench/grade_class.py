@@ -4,7 +4,10 @@ Builds a synthetic class (every assignment, a mix of complete, mistaken, blank a
 submissions), copies it, grades one copy with `course grade` and the other the way an
 instructor would without it: `nbgrader autograde ASSIGNMENT --student ID`, one call after
 another. Prints both wall times, their ratio, the seconds each notebook costs beyond its own
-execution in its kernel, and whether both gradebooks hold the same scores.
+execution in its kernel, and whether both gradebooks hold the same scores. A third copy is
+graded with `course grade --no-sandbox`: the difference in execution time per notebook is what
+the sandbox costs; the hidden checks' time (judged in the grading process, every call into the
+kernel included) is what the checks and their channel cost.
 
     python bench/grade_class.py [--students 30] [--workers N] [--dir .work/bench]
 """
@@ -64,9 +67,14 @@ def main() -> None:
     print(f"{args.students} students x {len(all_assignments())} assignments: {notebooks} notebooks; "
           f"{os.cpu_count()} cores, {args.workers} workers", flush=True)
 
-    ours_wall = timed([os.path.join(os.path.dirname(sys.executable), "course"), "grade", str(ours.root), "--workers", str(args.workers),
-                       "--timeout", str(args.timeout)], REPO)
+    shutil.copytree(ours.root, args.dir / "unsandboxed")
+    unsandboxed = CourseDir(args.dir / "unsandboxed", timeout=args.timeout)
+    course = [os.path.join(os.path.dirname(sys.executable), "course"), "grade", "--workers", str(args.workers),
+              "--timeout", str(args.timeout)]
+    ours_wall = timed(course + [str(ours.root)], REPO)
     print(f"course grade:               {ours_wall:8.1f} s", flush=True)
+    unsandboxed_wall = timed(course + [str(unsandboxed.root), "--no-sandbox"], REPO)
+    print(f"course grade --no-sandbox:  {unsandboxed_wall:8.1f} s", flush=True)
     baseline_wall = sum(timed([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student],
                               baseline.root)
                         for assignment, student in sorted({(p.parent.name, p.parent.parent.name)
@@ -75,6 +83,9 @@ def main() -> None:
 
     entries = Ledger.of(ours).submissions.values()
     execute = sum(e["execute_seconds"] for e in entries)
+    hidden = sum(e["hidden_seconds"] for e in entries)
+    calls = sum(e["calls"] for e in entries)
+    execute_unsandboxed = sum(e["execute_seconds"] for e in Ledger.of(unsandboxed).submissions.values())
     in_worker = sum(e["seconds"] - e["execute_seconds"] for e in entries) / notebooks
     print(f"\nspeed-up: {baseline_wall / ours_wall:.2f}x")
     print(f"notebook execution in kernels (kernel start included), summed: {execute:.1f} s "
@@ -83,8 +94,13 @@ def main() -> None:
     print(f"course grade, all of its wall time x workers, minus execution, per notebook: "
           f"{(ours_wall * args.workers - execute) / notebooks:.2f} s")
     print(f"baseline, wall time minus the same execution, per notebook: {(baseline_wall - execute) / notebooks:.2f} s")
-    same = scores(ours) == scores(baseline)
-    print(f"gradebooks hold the same automatic scores: {'yes' if same else 'NO'}")
+    print(f"the sandbox: execution per notebook {execute / notebooks:.2f} s sandboxed, "
+          f"{execute_unsandboxed / notebooks:.2f} s without: {(execute - execute_unsandboxed) / notebooks:+.2f} s")
+    print(f"the hidden checks in the grading process: {hidden / notebooks:.2f} s per notebook, "
+          f"{calls / notebooks:.0f} calls into the kernel per notebook ({1000 * hidden / max(calls, 1):.2f} ms per call, "
+          "checks included)")
+    same = scores(ours) == scores(baseline) == scores(unsandboxed)
+    print(f"the three gradebooks hold the same automatic scores: {'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

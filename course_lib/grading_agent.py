@@ -5,8 +5,9 @@ or an expected value. For each test cell the grading process runs `serve(SOCKET)
 kernel: the agent connects to the grading process's Unix socket and answers its requests until
 told it is done. A request names a function of the notebook and its arguments, as plain data
 (`course_lib.wire`); the answer is the function's result, the arguments it changed, the state
-of the generators it was given, NumPy's global random state and what the checks' recipes
-logged. Whatever cannot travel as data (a student's cache object, say) stays here, sent as a
+of the generators it was given, NumPy's global random state if the call changed it, and what
+the checks' recipes logged. The request carries the global state only when it changed since
+the kernel last saw it. Whatever cannot travel as data (a student's cache object, say) stays here, sent as a
 handle. Nothing here decides a score: the grading process judges every answer, and a kernel
 that answers something else only misreports its own functions.
 """
@@ -59,7 +60,9 @@ def _call(request, logs) -> dict:
     fn = _namespace().get(request.get("name"))
     args, kwargs = request.get("args", []), request.get("kwargs", {})
     before_args, before_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-    np.random.set_state(request["global_state"])
+    if "global_state" in request:
+        np.random.set_state(request["global_state"])
+    global_before = np.random.get_state()
     try:
         if not callable(fn):
             raise NameError(f"name {request.get('name')!r} is not defined")
@@ -68,10 +71,13 @@ def _call(request, logs) -> dict:
         raise
     except BaseException as error:      # the student's code may raise anything, SystemExit included
         return {"error": {"type": type(error).__name__, "message": str(error)[:2000]}}
-    return {"result": result,
-            "args": {str(i): a for i, (b, a) in enumerate(zip(before_args, args)) if _changed(b, a)},
-            "kwargs": {k: a for k, a in kwargs.items() if _changed(before_kwargs[k], a)},
-            "global_state": np.random.get_state(), "logs": logs}
+    answer = {"result": result,
+              "args": {str(i): a for i, (b, a) in enumerate(zip(before_args, args)) if _changed(b, a)},
+              "kwargs": {k: a for k, a in kwargs.items() if _changed(before_kwargs[k], a)}, "logs": logs}
+    if not wire.same_random_state(global_before, np.random.get_state()):
+        answer["global_state"] = np.random.get_state()
+    return answer
+
 
 
 def _changed(before, after) -> bool:

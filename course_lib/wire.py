@@ -99,6 +99,12 @@ class Encoder:
         return len(self.arrays) - 1
 
 
+def same_random_state(one, other) -> bool:
+    """Whether two states of NumPy's global generator (np.random.get_state()) are equal: the
+    channel sends that state only when it changed."""
+    return all(np.array_equal(a, b) for a, b in zip(one, other))
+
+
 def encode(value, unknown=None, recipes=None) -> bytes:
     """The message for `value`; `unknown(value)` returns the tree of anything not plain data;
     `recipes`, if given, receives the recipes sent, in order."""

@@ -81,20 +81,27 @@ def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
     course = class_folder(args.course_dir, args.timeout)
     shard = tuple(int(part) for part in args.shard.split("/"))
-    if args.no_sandbox:
-        print("WARNING: --no-sandbox: student code runs unconfined, as you. These results are not protected "
-              "against hostile code (see the README, \"What grading protects against\").", file=sys.stderr)
-    elif bwrap.unavailable():
-        sys.exit(f"course grade runs every student's kernel in a sandbox, and {bwrap.unavailable()}. Install "
-                 "bubblewrap, or grade with --no-sandbox where you trust every submission.")
     results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
-                          args.force, args.timeout, args.memory, shard, sandboxed=not args.no_sandbox)
+                          args.force, args.timeout, args.memory, shard, sandboxed=sandboxed(args))
     print_report(course, results)
     failed = [f"{r.student} {r.assignment}" for r in results if r.status == FAILED]
     if failed:
         sys.exit(f"\n{len(failed)} submission(s) could not be graded ({FAILED}: an error of the grader, not of "
                  f"the students; nothing was recorded for them): {', '.join(failed)}. The worker logs are in "
                  f"{course.root / 'course_grade' / 'logs'}; run the same command again to retry them.")
+
+
+def sandboxed(args) -> bool:
+    """Whether to grade in sandboxes: stop when they cannot be made, warn when refused."""
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs unconfined, as you. These results are not protected "
+              "against hostile code (see the README, \"What grading protects against\").", file=sys.stderr)
+        return False
+    why = bwrap.unavailable()
+    if why:
+        sys.exit(f"course grade runs every student's kernel in a sandbox, and {why}. Install bubblewrap, "
+                 "or grade with --no-sandbox where you trust every submission.")
+    return True
 
 
 def print_report(course, results) -> None:
@@ -141,7 +148,7 @@ def demo(args) -> None:
     for assignment in assignments:
         course.generate(assignment)
         build_submissions(course, assignment, DEMO_CLASS)
-    results = grade_class(course, assignments, workers=args.workers, timeout=args.timeout)
+    results = grade_class(course, assignments, workers=args.workers, timeout=args.timeout, sandboxed=sandboxed(args))
     for assignment in assignments:
         print(f"\n== {assignment.name}\n")
         print(table([r for r in results if r.assignment == assignment.name]))
@@ -154,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     names = dict(nargs="*", metavar="ASSIGNMENT", help="assignment names (default: all), e.g. 01_gradient_descent")
     workers = dict(type=int, default=os.cpu_count(), help="grading processes (default: the cores)")
+    no_sandbox = dict(action="store_true",
+                      help="run student code without the bubblewrap sandbox (unprotected: trusted submissions only)")
 
     s = sub.add_parser("release", help=release.__doc__)
     s.add_argument("assignments", **names)
@@ -177,8 +186,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     s.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
     s.add_argument("--memory", type=int, default=2048, help="MiB of memory each kernel may use (default 2048)")
-    s.add_argument("--no-sandbox", action="store_true",
-                   help="run student code without the bubblewrap sandbox (unprotected: trusted submissions only)")
+    s.add_argument("--no-sandbox", **no_sandbox)
     s.add_argument("--shard", default="1/1", metavar="I/N",
                    help="grade only every N-th student starting at the I-th, for grading on N machines")
     s.set_defaults(run=grade)
@@ -203,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"working folder (default {DEMO_DIR.relative_to(REPO)})")
     s.add_argument("--timeout", type=int, default=15, help="seconds each cell may run (default 15)")
     s.add_argument("--workers", **workers)
+    s.add_argument("--no-sandbox", **no_sandbox)
     s.set_defaults(run=demo)
     return p
 

@@ -1,7 +1,6 @@
 """`course grade` on a class: the same gradebook whatever the workers, resumable, shardable."""
-import json
+import os
 import shutil
-import sys
 
 import pytest
 from conftest import ASSIGNMENTS, course_command
@@ -101,11 +100,12 @@ def test_a_kernel_that_cannot_start_costs_the_student_nothing_and_the_next_run_r
     course = CourseDir(tmp_path / "class", timeout=10).create()
     course.generate(ASSIGNMENT)
     build_submissions(course, ASSIGNMENT, {"ada": "complete"})
-    broken = tmp_path / "jupyter"
-    (broken / "kernels" / "python3").mkdir(parents=True)       # JUPYTER_PATH's kernels come first
-    (broken / "kernels" / "python3" / "kernel.json").write_text(json.dumps(
-        {"argv": [sys.executable, "-c", "raise SystemExit(3)"], "display_name": "broken", "language": "python"}))
-    printed = course_command("grade", course.root, "--timeout", 10, env={"JUPYTER_PATH": str(broken)}, exit_code=1)
+    broken = tmp_path / "bin" / "bwrap"         # makes the sandbox the probe asks for, and no other
+    broken.parent.mkdir()
+    broken.write_text('#!/bin/sh\nfor last; do :; done\n[ "$last" = /bin/true ] && exit 0\nexit 3\n')
+    broken.chmod(0o755)
+    path = f"{broken.parent}{os.pathsep}{os.environ['PATH']}"
+    printed = course_command("grade", course.root, "--timeout", 10, env={"PATH": path}, exit_code=1)
     assert "ada 01_gradient_descent: grading failed (the kernel did not start: RuntimeError: Kernel died" in printed
     assert "1 submission(s) could not be graded" in printed and "run the same command again" in printed
     logs = "".join(p.read_text() for p in course.path("course_grade", "logs").iterdir())

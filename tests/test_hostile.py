@@ -66,6 +66,7 @@ def attacks(complete: dict) -> dict:
         "stderr": {**noisy, first: noisy[first] + "\nimport sys\nprint('a note', file=sys.stderr)\n"},
         "sys_exit": first_body(complete, "    import sys\n    sys.exit(3)\n"),
         "loops": first_body(complete, "    while True:\n        pass\n"),
+        "wrong": {**wrong, first: wrong[first] + "\n" + EVERY_CHECK_PASSES},
         "patches_grade": {**wrong, first: wrong[first] + "\n" + PATCH_GRADE + EVERY_CHECK_PASSES},
         "patches_numpy": {**wrong, first: wrong[first] + "\n" + PATCH_NUMPY + EVERY_CHECK_PASSES},
         "imports_reference": {**complete, first: f"from grader.reference.{ASSIGNMENT.topic} import *\n"},
@@ -141,7 +142,8 @@ def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_cl
 @pytest.mark.parametrize("student, status", [
     ("malformed", "unreadable notebook"), ("renamed", "missing notebook"), ("exits", "kernel died"),
     ("segfault", "kernel died"), ("loops", "timed out"), ("edits_tests", "graded"), ("floods", "graded"),
-    ("stderr", "graded"), ("sys_exit", "graded"), ("patches_grade", "graded"), ("patches_numpy", "graded"),
+    ("stderr", "graded"), ("sys_exit", "graded"), ("wrong", "graded"), ("patches_grade", "graded"),
+    ("patches_numpy", "graded"),
     ("imports_reference", "graded"),
 ])
 def test_each_submission_ends_with_its_status(hostile_class, student, status):
@@ -153,10 +155,15 @@ def test_a_renamed_notebook_is_reported_with_what_was_found(hostile_class):
 
 
 def test_patching_the_checks_or_numpy_earns_nothing(hostile_class):
-    """The checks judge in the grading process: what a kernel patches stays in the kernel."""
+    """The checks judge in the grading process: what a kernel patches stays in the kernel, so
+    patched wrong answers earn no more than the same wrong answers unpatched (patching the
+    grader fails at once: it cannot be imported in a grading kernel)."""
     course, _, _ = hostile_class
+    wrong = [e.score or 0.0 for e in result(course, "wrong").exercises]
+    assert sum(wrong) < 3
     for student in ("patches_grade", "patches_numpy"):
-        assert automatic(result(course, student)) == 0.0, student
+        patched = [e.score or 0.0 for e in result(course, student).exercises]
+        assert all(p <= w for p, w in zip(patched, wrong)), (student, patched, wrong)
 
 
 def test_the_reference_cannot_be_imported_in_a_grading_kernel(hostile_class):

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SAWarning
 from grader.reports.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
                            write_csv, write_html, write_report)
 from grader.mistakes import named
+from grader.pipeline.execute import REPORT_MIME
 from grader.reports.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
@@ -220,16 +221,46 @@ def test_csv_writes_numbers_as_nbgrader_does_whatever_their_type(tmp_path):
     assert row[7:12] == ["2.0", "", "2.0", "2.0", "graded"] and row[12] == "2.0"
 
 
-def test_messages_and_diagnoses_do_not_depend_on_how_the_kernel_chunked_printed_text():
-    named = "Learning rate folded into the velocity [lr_in_velocity]"
-    text = f"x momentum_step: one case fails.\nNamed mistake: {named}\n  Keep lr out of v.\n"
-    cut = text.index("folded") + 2
+def test_a_student_id_that_a_spreadsheet_would_evaluate_is_written_as_text(tmp_path):
+    rows = read_rows(write_csv([SubmissionResult(student, GD, "graded", [ExerciseResult("mse_gradient", 1, 2)])
+                                for student in ("=2+5", "@SUM(A1)", "-1", "+cmd", "ada")], tmp_path / "scores.csv"))
+    ids = [row[NBGRADER_EXPORT_COLUMNS.index("student_id")] for row in rows[1:]]
+    assert sorted(ids) == sorted(["'=2+5", "'@SUM(A1)", "'-1", "'+cmd", "ada"])
+
+
+def test_messages_do_not_depend_on_how_the_kernel_chunked_printed_text():
+    text = "x momentum_step: one case fails.\nKeep lr out of v.\n"
+    cut = text.index("fails") + 2
     whole = new_code_cell(outputs=[new_output("stream", name="stdout", text=text)])
     chunked = new_code_cell(outputs=[new_output("stream", name="stdout", text=text[:cut]),
                                      new_output("stream", name="stdout", text=text[cut:]),
                                      new_output("stream", name="stderr", text="a warning\n")])
     assert messages(chunked) == messages(whole) == [text.strip()]
-    assert diagnoses(chunked, KNOWN) == diagnoses(whole, KNOWN) == [named]
+
+
+def test_hidden_checks_name_mistakes_only_in_the_grading_processs_report():
+    named = "Learning rate folded into the velocity [lr_in_velocity]"
+    report = {"name": "momentum_step", "named": [["Learning rate folded into the velocity", "lr_in_velocity"]],
+              "report": "1 of 2 cases pass", "earned": 1.0, "points": 2.0}
+    judged = new_code_cell(outputs=[new_output("display_data", data={REPORT_MIME: report, "text/plain": "1 of 2"})])
+    assert diagnoses(judged, KNOWN) == [named] and messages(judged) == ["1 of 2"]
+    printed = new_code_cell(outputs=[new_output("stream", name="stdout", text=f"Named mistake: {named}\n")])
+    assert diagnoses(printed, KNOWN) == []
+
+
+def test_control_characters_from_a_kernel_never_reach_a_terminal():
+    hostile = "\x1b]0;window title\x07\x1b[2K\x1b[1Aerased\r\n"
+    cell = new_code_cell(outputs=[new_output("stream", name="stdout", text=hostile),
+                                  new_output("error", ename="Bad\x1b[1A", evalue=hostile, traceback=[])])
+    assert all("\x1b" not in m and "\x07" not in m and "\r" not in m for m in messages(cell)), messages(cell)
+    assert all("\x1b" not in d for d in diagnoses(cell, KNOWN)), diagnoses(cell, KNOWN)
+
+
+def test_many_printed_lines_that_look_like_named_mistakes_are_read_in_linear_time():
+    flood = "Named mistake: " * 200_000
+    chunks = [new_output("stream", name="stdout", text="x") for _ in range(50_000)]
+    cell = new_code_cell(outputs=chunks + [new_output("error", ename="CheckFailed", evalue=flood, traceback=[])])
+    assert diagnoses(cell, KNOWN) and messages(cell)[0] == "x" * 50_000
 
 
 def test_a_named_mistake_outside_the_catalogue_is_not_counted():

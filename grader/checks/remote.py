@@ -36,7 +36,8 @@ class Channel:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
         self.listener.listen(1)
-        self.connection, self.deadline = None, 0.0
+        self.connection, self.deadline, self.requests = None, 0.0, 0
+        self.global_state = None        # NumPy's global random state as the kernel last had it
 
     def accept(self, deadline: float) -> None:
         """Wait until `deadline` (time.monotonic) for the kernel's agent to connect."""
@@ -49,6 +50,7 @@ class Channel:
 
     def ask(self, request: dict, recipes=None):
         """Send a request, return the decoded answer."""
+        self.requests += 1
         try:
             message = wire.encode(request, recipes=recipes)
             self.connection.settimeout(self._left())
@@ -100,14 +102,19 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         recipes = []
-        answer = self.channel.ask({"op": "call", "name": self.name, "args": list(args), "kwargs": kwargs,
-                                   "global_state": np.random.get_state()}, recipes)
+        request = {"op": "call", "name": self.name, "args": list(args), "kwargs": kwargs}
+        state = np.random.get_state()
+        if self.channel.global_state is None or not wire.same_random_state(state, self.channel.global_state):
+            request["global_state"] = self.channel.global_state = state
+        answer = self.channel.ask(request, recipes)
         if not isinstance(answer, dict):
             raise ChannelFailed("the kernel's answer is not a record")
         if "error" in answer:
             raise _exception(answer["error"])
         try:
-            np.random.set_state(answer["global_state"])
+            if "global_state" in answer:
+                np.random.set_state(answer["global_state"])
+                self.channel.global_state = np.random.get_state()
             for recipe, log in zip(recipes, answer["logs"]):
                 recipe.log.extend(log)
             for key, value in answer["args"].items():

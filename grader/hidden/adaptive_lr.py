@@ -10,9 +10,9 @@ correction, the counter and the stored state all matter.
 import numpy as np
 
 from grader.checks.specs import ByReference, Case
+from grader.hidden import generator
 
-rng = np.random.default_rng(20260202)
-normal, uniform = rng.standard_normal, rng.uniform
+SEED = 20260202
 
 
 def bowl_gradient(curvatures):
@@ -26,7 +26,8 @@ def _f32(kwargs):
 
 # --- Adagrad -------------------------------------------------------------------------
 
-def _adagrad_cases():
+def _adagrad_cases(rng):
+    normal, uniform = rng.standard_normal, rng.uniform
     return [
         Case("one step, sizeable eps", dict(w=0.01 * normal(5), grad=uniform(0.05, 0.3, 5) * rng.choice([-1, 1], 5),
                                             G=uniform(0.3, 0.6, 5), lr=0.5, eps=0.1)),
@@ -44,7 +45,8 @@ def _adagrad_cases():
 
 # --- RMSProp -------------------------------------------------------------------------
 
-def _rmsprop_cases():
+def _rmsprop_cases(rng):
+    normal, uniform = rng.standard_normal, rng.uniform
     return [
         Case("one step, sizeable eps", dict(w=0.01 * normal(5), grad=uniform(0.1, 0.5, 5) * rng.choice([-1, 1], 5),
                                             s=uniform(0.005, 0.03, 5), lr=0.1, rho=0.9, eps=0.1)),
@@ -62,7 +64,8 @@ def _rmsprop_cases():
 
 # --- Adadelta ------------------------------------------------------------------------
 
-def _adadelta_cases():
+def _adadelta_cases(rng):
+    normal, uniform = rng.standard_normal, rng.uniform
     return [
         Case("one step, sizeable eps", dict(w=0.05 * normal(5), grad=normal(5), Eg2=uniform(0.0, 0.05, 5),
                                             Edx2=uniform(0.005, 0.02, 5), rho=0.9, eps=0.01)),
@@ -81,7 +84,8 @@ def _adadelta_cases():
 
 # --- Adam ----------------------------------------------------------------------------
 
-def _adam_cases():
+def _adam_cases(rng):
+    normal, uniform = rng.standard_normal, rng.uniform
     defaults = dict(beta1=0.9, beta2=0.999)
     return [
         Case("first step (t = 1) from zero moments, eps = 0.1",
@@ -111,25 +115,25 @@ def _adam_cases():
 SPECS = {
     "adagrad_step": ByReference(
         outputs=("w_new", "G_new"),
-        cases=_adagrad_cases(),
+        cases=_adagrad_cases(generator(SEED, "adagrad_step")),
         visible=dict(w=np.array([0.01, -0.02, 0.005]), grad=np.array([0.2, -0.1, 0.3]),
                      G=np.array([0.02, 0.15, 0.05]), lr=0.2, eps=0.1),
     ),
     "rmsprop_step": ByReference(
         outputs=("w_new", "s_new"),
-        cases=_rmsprop_cases(),
+        cases=_rmsprop_cases(generator(SEED, "rmsprop_step")),
         visible=dict(w=np.array([0.01, -0.02, 0.005]), grad=np.array([0.4, -0.2, 0.3]),
                      s=np.array([0.01, 0.002, 0.03]), lr=0.1, rho=0.9, eps=0.1),
     ),
     "adadelta_step": ByReference(
         outputs=("w_new", "Eg2_new", "Edx2_new"),
-        cases=_adadelta_cases(),
+        cases=_adadelta_cases(generator(SEED, "adadelta_step")),
         visible=dict(w=np.array([0.05, -0.1, 0.02]), grad=np.array([0.8, -0.3, 1.6]),
                      Eg2=np.array([0.01, 0.0, 0.03]), Edx2=np.array([0.01, 0.005, 0.02]), rho=0.9, eps=0.01),
     ),
     "adam_step": ByReference(
         outputs=("w_new", "m_new", "v_new"),
-        cases=_adam_cases(),
+        cases=_adam_cases(generator(SEED, "adam_step")),
         visible=dict(w=np.array([0.01, -0.02, 0.005]), grad=np.array([0.3, 0.2, 0.5]),
                      m=np.array([0.1, 0.05, 0.2]), v=np.array([3e-4, 2e-4, 5e-4]), t=3,
                      lr=0.05, beta1=0.8, beta2=0.99, eps=0.01),

@@ -11,11 +11,12 @@ import numpy as np
 from course_lib.checking import invoke
 from course_lib.checks.bias_variance import bagging_problem
 from grader.checks.specs import ByProperties, ByReference, Case
+from grader.hidden import generator
 
-rng = np.random.default_rng(20260404)
+SEED = 20260404
 
 
-def _predictions(n_datasets, n_points, spread, noise_var, dtype=float, per_point=False):
+def _predictions(rng, n_datasets, n_points, spread, noise_var, dtype=float, per_point=False):
     x = np.linspace(-1, 1, n_points)
     f_true = np.sin(3 * x) + 0.5 * x
     bias = 0.4 * np.cos(4 * x) + 0.05                   # changes sign across the points
@@ -24,6 +25,20 @@ def _predictions(n_datasets, n_points, spread, noise_var, dtype=float, per_point
         noise_var = noise_var * (1 + 0.5 * np.sin(5 * x) ** 2)
     return dict(preds=preds.astype(dtype), f_true=f_true.astype(dtype),
                 noise_var=noise_var.astype(dtype) if isinstance(noise_var, np.ndarray) else noise_var)
+
+
+def _bias_variance_decomposition_spec(rng):
+    return ByReference(
+        outputs=("bias2", "variance", "noise"),
+        cases=[
+            Case("5 data sets, 30 test points", _predictions(rng, 5, 30, 0.3, 0.25)),
+            Case("40 data sets, 50 test points", _predictions(rng, 40, 50, 0.5, 0.09)),
+            Case("2 data sets, 10 test points, large noise", _predictions(rng, 2, 10, 0.2, 2.0)),
+            Case("noise variance given per test point", _predictions(rng, 8, 20, 0.3, np.array(0.16), per_point=True)),
+            Case("float32 inputs", _predictions(rng, 6, 25, 0.4, 0.36, dtype=np.float32), rtol=1e-4),
+        ],
+        visible=_predictions(rng, 4, 8, 0.3, 0.25),
+    )
 
 
 def _seeds_differ(fn):
@@ -46,17 +61,7 @@ def _seeds_differ(fn):
 BAGGING = [(30, 6, 8), (50, 5, 25), (20, 3, 2), (100, 10, 12), (25, 1, 1)]
 
 SPECS = {
-    "bias_variance_decomposition": ByReference(
-        outputs=("bias2", "variance", "noise"),
-        cases=[
-            Case("5 data sets, 30 test points", _predictions(5, 30, 0.3, 0.25)),
-            Case("40 data sets, 50 test points", _predictions(40, 50, 0.5, 0.09)),
-            Case("2 data sets, 10 test points, large noise", _predictions(2, 10, 0.2, 2.0)),
-            Case("noise variance given per test point", _predictions(8, 20, 0.3, np.array(0.16), per_point=True)),
-            Case("float32 inputs", _predictions(6, 25, 0.4, 0.36, dtype=np.float32), rtol=1e-4),
-        ],
-        visible=_predictions(4, 8, 0.3, 0.25),
-    ),
+    "bias_variance_decomposition": _bias_variance_decomposition_spec(generator(SEED, "bias_variance_decomposition")),
     "bagging_predict": ByProperties(checks=[
         (f"instrumented model, n={n}, {m} test points, n_models={b}",
          lambda fn, n=n, m=m, b=b, s=s: bagging_problem(fn, n, m, b, seed=s))

@@ -20,16 +20,16 @@ import numpy as np
 from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
                                  outputs_of)
 from grader.checks.specs import ByProperties, ByReference, Case, diagnose
+from grader.hidden import generator
 from grader.mistakes.bptt import MISTAKES
 from grader.reference import bptt as reference
 
-rng = np.random.default_rng(20260606)
-normal = rng.standard_normal
+SEED = 20260606
 GRADIENTS = ("dx", "dh_prev", "dWx", "dWh", "db")
 SEQUENCE_GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
 
 
-def _weights(D, H, scale=0.7):
+def _weights(normal, D, H, scale=0.7):
     return dict(Wx=scale * normal((D, H)), Wh=scale * normal((H, H)) / np.sqrt(H) * 1.6,
                 b=0.3 * normal(H))
 
@@ -38,29 +38,36 @@ def _cast(kwargs, dtype):
     return {k: v.astype(dtype) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
 
 
-def _step_case(N, D, H, dtype=float):
-    inputs = dict(x=normal((N, D)), h_prev=np.tanh(normal((N, H))), **_weights(D, H))
+def _step_case(normal, N, D, H, dtype=float):
+    inputs = dict(x=normal((N, D)), h_prev=np.tanh(normal((N, H))), **_weights(normal, D, H))
     return _cast(dict(inputs, dh=normal((N, H))), dtype)
 
 
-def _sequence_case(N, T, D, H, dtype=float, many_to_one=False):
-    inputs = dict(x=normal((N, T, D)), h0=np.tanh(normal((N, H))), **_weights(D, H))
+def _sequence_case(normal, N, T, D, H, dtype=float, many_to_one=False):
+    inputs = dict(x=normal((N, T, D)), h0=np.tanh(normal((N, H))), **_weights(normal, D, H))
     dh = normal((N, T, H))
     if many_to_one:
         dh[:, :-1] = 0.0
     return _cast(dict(inputs, dh=dh), dtype)
 
 
-STEP_CASES = [("N=4, D=3, H=5", _step_case(4, 3, 5), 1e-6),
-              ("N=2, D=6, H=4", _step_case(2, 6, 4), 1e-6),
-              ("N=8, D=2, H=7", _step_case(8, 2, 7), 1e-6),
-              ("float32, N=5, D=4, H=3", _step_case(5, 4, 3, np.float32), 1e-4)]
-SEQUENCE_CASES = [("N=3, T=6, D=4, H=5, gradients at every step", _sequence_case(3, 6, 4, 5), 1e-6),
-                  ("N=4, T=8, D=2, H=6, many-to-one (gradient at the last step only)",
-                   _sequence_case(4, 8, 2, 6, many_to_one=True), 1e-6),
-                  ("N=2, T=3, D=5, H=3, gradients at every step", _sequence_case(2, 3, 5, 3), 1e-6),
-                  ("N=5, T=10, D=3, H=4, many-to-one", _sequence_case(5, 10, 3, 4, many_to_one=True), 1e-6),
-                  ("float32, N=3, T=5, D=3, H=4", _sequence_case(3, 5, 3, 4, np.float32), 1e-4)]
+def _step_cases(rng):
+    normal = rng.standard_normal
+    return [("N=4, D=3, H=5", _step_case(normal, 4, 3, 5), 1e-6),
+            ("N=2, D=6, H=4", _step_case(normal, 2, 6, 4), 1e-6),
+            ("N=8, D=2, H=7", _step_case(normal, 8, 2, 7), 1e-6),
+            ("float32, N=5, D=4, H=3", _step_case(normal, 5, 4, 3, np.float32), 1e-4)]
+
+
+def _sequence_cases(rng):
+    normal = rng.standard_normal
+    return [("N=3, T=6, D=4, H=5, gradients at every step", _sequence_case(normal, 3, 6, 4, 5), 1e-6),
+            ("N=4, T=8, D=2, H=6, many-to-one (gradient at the last step only)",
+             _sequence_case(normal, 4, 8, 2, 6, many_to_one=True), 1e-6),
+            ("N=2, T=3, D=5, H=3, gradients at every step", _sequence_case(normal, 2, 3, 5, 3), 1e-6),
+            ("N=5, T=10, D=3, H=4, many-to-one", _sequence_case(normal, 5, 10, 3, 4, many_to_one=True), 1e-6),
+            ("float32, N=3, T=5, D=3, H=4", _sequence_case(normal, 3, 5, 3, 4, np.float32), 1e-4)]
+
 
 STEP = ("rnn_step_forward", "rnn_step_backward", ("x", "h_prev", "Wx", "Wh", "b"), GRADIENTS)
 SEQUENCE = ("rnn_forward", "rnn_backward", ("x", "h0", "Wx", "Wh", "b"), SEQUENCE_GRADIENTS)
@@ -130,12 +137,33 @@ def _property_checks(problem, kind, cases):
     return [(label, lambda fn, kw=kw, rtol=rtol: problem(fn, kind, kw, rtol)) for label, kw, rtol in cases]
 
 
-def _grads(shapes, scale, dtype=float):
+def _grads(normal, shapes, scale, dtype=float):
     return [(scale * normal(s)).astype(dtype) for s in shapes]
 
 
 CLIP_SHAPES = [(3, 5), (5, 5), (5,), (5, 1), (1,)]
 CLIP_OUTPUTS = ("dWx", "dWh", "db", "dWy", "dby")
+
+
+def _clip_grad_norm_spec(rng):
+    normal = rng.standard_normal
+    return ByReference(
+        outputs=CLIP_OUTPUTS,
+        cases=[
+            Case("global norm about 8, max_norm 1", dict(grads=_grads(normal, CLIP_SHAPES, 0.8), max_norm=1.0)),
+            Case("global norm about 2.5, max_norm 5 (unchanged)",
+                 dict(grads=_grads(normal, CLIP_SHAPES, 0.25), max_norm=5.0)),
+            Case("one large array, max_norm 2",
+                 dict(grads=[normal((3, 5)) * 10, *_grads(normal, CLIP_SHAPES[1:], 0.1)], max_norm=2.0)),
+            Case("small gradients, max_norm 0.5 (unchanged)",
+                 dict(grads=_grads(normal, CLIP_SHAPES, 0.02), max_norm=0.5)),
+            Case("float32, max_norm 3", dict(grads=_grads(normal, CLIP_SHAPES, 1.5, np.float32), max_norm=3.0),
+                 rtol=1e-4),
+        ],
+        # stored in the fixture, so one array: five gradients of shape (2, 3), stacked
+        visible=dict(grads=normal((5, 2, 3)) * np.array([0.3, 0.5, 1.0, 1.5, 0.2])[:, None, None], max_norm=2.0),
+    )
+
 
 # What each function is checked through: a backward pass runs on the cache of the student's own
 # forward pass, and rnn_forward is compared with the student's rnn_step_forward.
@@ -146,21 +174,13 @@ DEPENDS = {
 }
 
 SPECS = {
-    "rnn_step_forward": ByProperties(checks=_property_checks(forward_problem, STEP, STEP_CASES)),
-    "rnn_step_backward": ByProperties(checks=_property_checks(backward_problem, STEP, STEP_CASES)),
-    "rnn_forward": ByProperties(checks=_property_checks(forward_problem, SEQUENCE, SEQUENCE_CASES)),
-    "rnn_backward": ByProperties(checks=_property_checks(backward_problem, SEQUENCE, SEQUENCE_CASES)),
-    "clip_grad_norm": ByReference(
-        outputs=CLIP_OUTPUTS,
-        cases=[
-            Case("global norm about 8, max_norm 1", dict(grads=_grads(CLIP_SHAPES, 0.8), max_norm=1.0)),
-            Case("global norm about 2.5, max_norm 5 (unchanged)", dict(grads=_grads(CLIP_SHAPES, 0.25), max_norm=5.0)),
-            Case("one large array, max_norm 2", dict(grads=[normal((3, 5)) * 10, *_grads(CLIP_SHAPES[1:], 0.1)],
-                                                   max_norm=2.0)),
-            Case("small gradients, max_norm 0.5 (unchanged)", dict(grads=_grads(CLIP_SHAPES, 0.02), max_norm=0.5)),
-            Case("float32, max_norm 3", dict(grads=_grads(CLIP_SHAPES, 1.5, np.float32), max_norm=3.0), rtol=1e-4),
-        ],
-        # stored in the fixture, so one array: five gradients of shape (2, 3), stacked
-        visible=dict(grads=normal((5, 2, 3)) * np.array([0.3, 0.5, 1.0, 1.5, 0.2])[:, None, None], max_norm=2.0),
-    ),
+    "rnn_step_forward": ByProperties(checks=_property_checks(
+        forward_problem, STEP, _step_cases(generator(SEED, "rnn_step_forward")))),
+    "rnn_step_backward": ByProperties(checks=_property_checks(
+        backward_problem, STEP, _step_cases(generator(SEED, "rnn_step_backward")))),
+    "rnn_forward": ByProperties(checks=_property_checks(
+        forward_problem, SEQUENCE, _sequence_cases(generator(SEED, "rnn_forward")))),
+    "rnn_backward": ByProperties(checks=_property_checks(
+        backward_problem, SEQUENCE, _sequence_cases(generator(SEED, "rnn_backward")))),
+    "clip_grad_norm": _clip_grad_norm_spec(generator(SEED, "clip_grad_norm")),
 }

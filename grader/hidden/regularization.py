@@ -25,21 +25,22 @@ from course_lib.checking import (CheckFailed, check_output, close, companion, in
 from course_lib.checks.regularization import (batchnorm_backward_problem, batchnorm_case,
                                               dropout_backward_problem, dropout_forward_problem)
 from grader.checks.specs import ByProperties, ByReference, Case, diagnose
+from grader.hidden import generator
 from grader.mistakes import regularization as mistakes
 from grader.reference import regularization as reference
 
-rng = np.random.default_rng(20260505)
-normal = rng.standard_normal
+SEED = 20260505
 
 
-def _weights(shape, dtype=float, zeros=0):
-    w = normal(shape).astype(dtype)
+def _weights(rng, shape, dtype=float, zeros=0):
+    w = rng.standard_normal(shape).astype(dtype)
     flat = w.reshape(-1)
     flat[rng.choice(flat.size, size=zeros, replace=False)] = 0.0
     return w
 
 
-def _adam(shape, t, dtype=float, **hyper):
+def _adam(rng, shape, t, dtype=float, **hyper):
+    normal = rng.standard_normal
     base = dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1)
     base.update(hyper)
     g = normal(shape) * rng.uniform(0.1, 10.0, shape)
@@ -55,15 +56,83 @@ def _scaled_gradient(w):
     return SCALES * (w - 1.0)
 
 
-def _onehot(n, k, dtype=float):
+def _onehot(rng, n, k, dtype=float):
     return np.eye(k, dtype=dtype)[rng.integers(0, k, n)]
 
 
-def _mixup(n, shape, k, lam, dtype=float):
+def _mixup(rng, n, shape, k, lam, dtype=float):
     perm = rng.permutation(n)
     while np.array_equal(perm[perm], np.arange(n)):
         perm = rng.permutation(n)
-    return dict(x=normal((n,) + shape).astype(dtype), y_onehot=_onehot(n, k, dtype), lam=lam, perm=perm)
+    return dict(x=rng.standard_normal((n,) + shape).astype(dtype), y_onehot=_onehot(rng, n, k, dtype), lam=lam,
+                perm=perm)
+
+
+def _l2_penalty_spec(rng):
+    return ByReference(
+        outputs=("value", "grad"),
+        cases=[
+            Case("vector, lam 0.1", dict(w=_weights(rng, 6), lam=0.1)),
+            Case("matrix, lam 3", dict(w=_weights(rng, (4, 5)), lam=3.0)),
+            Case("float32, lam 0.01", dict(w=_weights(rng, (3, 3), np.float32), lam=0.01), rtol=1e-4),
+        ],
+        visible=dict(w=_weights(rng, 4), lam=0.5),
+    )
+
+
+def _l1_penalty_spec(rng):
+    return ByReference(
+        outputs=("value", "subgrad"),
+        cases=[
+            Case("vector with zeros, lam 0.1", dict(w=_weights(rng, 8, zeros=3), lam=0.1)),
+            Case("matrix with zeros, lam 2", dict(w=_weights(rng, (4, 5), zeros=6), lam=2.0)),
+            Case("all zeros, lam 0.3", dict(w=np.zeros(5), lam=0.3)),
+            Case("float32 with zeros", dict(w=_weights(rng, (3, 4), np.float32, zeros=4), lam=0.05), rtol=1e-4),
+        ],
+        visible=dict(w=np.array([0.8, 0.0, -1.5, 0.0, 0.3]), lam=0.5),
+    )
+
+
+def _adamw_step_spec(rng):
+    return ByReference(
+        outputs=("w_new", "m_new", "v_new"),
+        cases=[
+            Case("first step, t=1", _adam(rng, 5, t=1)),
+            Case("step t=3 from nonzero moments", _adam(rng, (3, 4), t=3, lr=0.05, weight_decay=0.5)),
+            Case("float32, t=2", _adam(rng, 6, t=2, dtype=np.float32), rtol=1e-4),
+            Case("no weight decay, t=2", _adam(rng, 4, t=2, weight_decay=0.0, lr=0.1)),
+            Case("30 steps on badly scaled gradients",
+                 dict(w=np.array([3.0, -2.0, 0.5]), m=np.zeros(3), v=np.zeros(3), t=1, lr=0.05, beta1=0.9,
+                      beta2=0.99, eps=1e-8, weight_decay=0.2),
+                 steps=30, gradient=_scaled_gradient, carry=("w", "m", "v"), counter="t"),
+        ],
+        visible=_adam(rng, 3, t=2),
+    )
+
+
+def _label_smoothing_spec(rng):
+    return ByReference(
+        outputs=("targets",),
+        cases=[
+            Case("10 examples, 3 classes, eps 0.1", dict(y_onehot=_onehot(rng, 10, 3), eps=0.1)),
+            Case("4 examples, 7 classes, eps 0.3", dict(y_onehot=_onehot(rng, 4, 7), eps=0.3)),
+            Case("float32, 6 examples, 2 classes", dict(y_onehot=_onehot(rng, 6, 2, np.float32), eps=0.2),
+                 rtol=1e-4),
+        ],
+        visible=dict(y_onehot=_onehot(rng, 5, 4), eps=0.2),
+    )
+
+
+def _mixup_spec(rng):
+    return ByReference(
+        outputs=("x_mixed", "y_mixed"),
+        cases=[
+            Case("8 examples, 3 features, lam 0.7", _mixup(rng, 8, (3,), 4, 0.7)),
+            Case("image-shaped inputs, lam 0.2", _mixup(rng, 6, (2, 3, 3), 3, 0.2)),
+            Case("float32, lam 0.9", _mixup(rng, 7, (5,), 2, 0.9, np.float32), rtol=1e-4),
+        ],
+        visible=_mixup(rng, 5, (2,), 3, 0.7),
+    )
 
 
 # --- batch norm ------------------------------------------------------------------------------
@@ -139,39 +208,9 @@ def _bn_backward_check(case, seed, rtol):
 DEPENDS = {"batchnorm_backward": ["batchnorm_forward"]}
 
 SPECS = {
-    "l2_penalty": ByReference(
-        outputs=("value", "grad"),
-        cases=[
-            Case("vector, lam 0.1", dict(w=_weights(6), lam=0.1)),
-            Case("matrix, lam 3", dict(w=_weights((4, 5)), lam=3.0)),
-            Case("float32, lam 0.01", dict(w=_weights((3, 3), np.float32), lam=0.01), rtol=1e-4),
-        ],
-        visible=dict(w=_weights(4), lam=0.5),
-    ),
-    "l1_penalty": ByReference(
-        outputs=("value", "subgrad"),
-        cases=[
-            Case("vector with zeros, lam 0.1", dict(w=_weights(8, zeros=3), lam=0.1)),
-            Case("matrix with zeros, lam 2", dict(w=_weights((4, 5), zeros=6), lam=2.0)),
-            Case("all zeros, lam 0.3", dict(w=np.zeros(5), lam=0.3)),
-            Case("float32 with zeros", dict(w=_weights((3, 4), np.float32, zeros=4), lam=0.05), rtol=1e-4),
-        ],
-        visible=dict(w=np.array([0.8, 0.0, -1.5, 0.0, 0.3]), lam=0.5),
-    ),
-    "adamw_step": ByReference(
-        outputs=("w_new", "m_new", "v_new"),
-        cases=[
-            Case("first step, t=1", _adam(5, t=1)),
-            Case("step t=3 from nonzero moments", _adam((3, 4), t=3, lr=0.05, weight_decay=0.5)),
-            Case("float32, t=2", _adam(6, t=2, dtype=np.float32), rtol=1e-4),
-            Case("no weight decay, t=2", _adam(4, t=2, weight_decay=0.0, lr=0.1)),
-            Case("30 steps on badly scaled gradients",
-                 dict(w=np.array([3.0, -2.0, 0.5]), m=np.zeros(3), v=np.zeros(3), t=1, lr=0.05, beta1=0.9,
-                      beta2=0.99, eps=1e-8, weight_decay=0.2),
-                 steps=30, gradient=_scaled_gradient, carry=("w", "m", "v"), counter="t"),
-        ],
-        visible=_adam(3, t=2),
-    ),
+    "l2_penalty": _l2_penalty_spec(generator(SEED, "l2_penalty")),
+    "l1_penalty": _l1_penalty_spec(generator(SEED, "l1_penalty")),
+    "adamw_step": _adamw_step_spec(generator(SEED, "adamw_step")),
     "dropout_forward": ByProperties(checks=[
         ("p_drop=0.3, 200x100", lambda fn: dropout_forward_problem(fn, (200, 100), 0.3, seed=11)),
         ("p_drop=0.8, 1-D input", lambda fn: dropout_forward_problem(fn, (20000,), 0.8, seed=12)),
@@ -192,22 +231,6 @@ SPECS = {
         ("N=64, D=2, large offsets", _bn_backward_check(batchnorm_case(64, 2, seed=33, scale=2.0, eps=1e-5), 43, 1e-6)),
         ("float32, N=10, D=3", _bn_backward_check(batchnorm_case(10, 3, seed=34, dtype=np.float32), 44, 1e-4)),
     ]),
-    "label_smoothing": ByReference(
-        outputs=("targets",),
-        cases=[
-            Case("10 examples, 3 classes, eps 0.1", dict(y_onehot=_onehot(10, 3), eps=0.1)),
-            Case("4 examples, 7 classes, eps 0.3", dict(y_onehot=_onehot(4, 7), eps=0.3)),
-            Case("float32, 6 examples, 2 classes", dict(y_onehot=_onehot(6, 2, np.float32), eps=0.2), rtol=1e-4),
-        ],
-        visible=dict(y_onehot=_onehot(5, 4), eps=0.2),
-    ),
-    "mixup": ByReference(
-        outputs=("x_mixed", "y_mixed"),
-        cases=[
-            Case("8 examples, 3 features, lam 0.7", _mixup(8, (3,), 4, 0.7)),
-            Case("image-shaped inputs, lam 0.2", _mixup(6, (2, 3, 3), 3, 0.2)),
-            Case("float32, lam 0.9", _mixup(7, (5,), 2, 0.9, np.float32), rtol=1e-4),
-        ],
-        visible=_mixup(5, (2,), 3, 0.7),
-    ),
+    "label_smoothing": _label_smoothing_spec(generator(SEED, "label_smoothing")),
+    "mixup": _mixup_spec(generator(SEED, "mixup")),
 }

@@ -24,7 +24,7 @@ from grader.pipeline import gradebook
 from grader.pipeline.assignments import REPO
 from grader.pipeline.coursedir import COURSE_ID
 from grader.pipeline.jobs import FAILED, Job, Outcome, Worker, grade_job
-from grader.reports.scores import MISSING, NOT_SUBMITTED, UNREADABLE, read_submission
+from grader.reports.scores import MISSING, NOT_SUBMITTED, UNREADABLE, printable, read_submission
 
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
                "course_lib/checks/{}.py", "course_lib/fixtures/{}.json", "course_lib/checking.py",
@@ -54,7 +54,8 @@ class Ledger:
     def record(self, outcome) -> None:
         self.submissions[f"{outcome.job.student}/{outcome.job.assignment}"] = {
             "fingerprint": outcome.job.fingerprint, "status": outcome.status, "detail": outcome.detail,
-            "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2)}
+            "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2),
+            "hidden_seconds": round(outcome.hidden_seconds, 2), "calls": outcome.calls}
         self.save()
 
     def save(self) -> None:
@@ -166,7 +167,7 @@ class Progress:
         self.done += 1
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done)
-        detail = f" ({outcome.detail})" if outcome.detail else ""
+        detail = f" ({printable(outcome.detail)})" if outcome.detail else ""
         line = (f"[{self.done:>{len(str(self.total))}}/{self.total}] {outcome.job.student} "
                 f"{outcome.job.assignment}: {outcome.status}{detail}, {outcome.seconds:.1f} s")
         if self.bar:

@@ -11,14 +11,15 @@ report in a test cell is dropped, so nothing the submission prints can set a sco
 
 It survives a kernel that dies (the cell that killed it and every later code cell get an error
 output, so they score 0, and nbgrader goes on to save the grades of the cells that ran) and caps
-what a cell may output. A kernel that does not start is recorded as such in LAST_RUN: that is
-never the submission's fault.
+what a cell may output. What one execution met is its `Run` (`GradingExecute.last_run`): a
+kernel that did not start is recorded there, and that is never the submission's fault.
 """
 import ast
 import queue
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
@@ -41,9 +42,17 @@ SERVE = "import course_lib.grading_agent; course_lib.grading_agent.serve({!r})"
 KERNEL_OUTPUT_KEPT = 20_000    # bytes of a kernel's own stdout and stderr copied into the worker's log
 GRACE = 5.0                     # seconds an interrupted kernel has to stop before it is killed
 
-# What the last execution in this process met; a grading worker runs one notebook at a time
-# and resets it before each (grader.pipeline.jobs.grade_job). "kernel_failed": why the kernel did not start.
-LAST_RUN = {"seconds": 0.0, "timeouts": 0, "kernel_died": False, "kernel_failed": ""}
+
+
+@dataclass
+class Run:
+    """What one execution of a notebook met."""
+    seconds: float = 0.0            # kernel start, every cell, hidden checks
+    hidden_seconds: float = 0.0     # of which judging hidden checks, calls into the kernel included
+    calls: int = 0                  # calls of the student's functions by the hidden checks
+    timeouts: int = 0               # cells that ran out of time
+    kernel_died: bool = False
+    kernel_failed: str = ""         # why the kernel did not start ("" when it did)
 
 
 def hidden_calls(source_notebook) -> dict:
@@ -72,6 +81,7 @@ def matplotlib_font_cache() -> dict:
 
 
 class GradingExecute(Execute):
+    last_run = Run()                # a grading worker runs one notebook at a time
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
     sandboxed = Bool(True, help="Run the kernel in a bubblewrap sandbox.").tag(config=True)
     memory_mib = Integer(2048, help="Memory limit of the kernel's processes.").tag(config=True)
@@ -84,16 +94,17 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._printed, self._kernel_ready, self._log = {}, False, None
+        run = GradingExecute.last_run = Run()
         self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))     # private to this process
         started = time.perf_counter()
         try:
             return super().preprocess(nb, resources, km)
         except Exception as error:
             if not self._kernel_ready:
-                LAST_RUN["kernel_failed"] = f"{type(error).__name__}: {error}"
+                run.kernel_failed = f"{type(error).__name__}: {error}"
             raise
         finally:
-            LAST_RUN["seconds"] = time.perf_counter() - started
+            run.seconds = time.perf_counter() - started
             if self._log is not None:
                 self._log.close()
                 self._report_kernel_output()
@@ -126,7 +137,7 @@ class GradingExecute(Execute):
         self._kernel_ready = True
         if cell.cell_type != "code":
             return cell, resources
-        if LAST_RUN["kernel_died"]:
+        if self.last_run.kernel_died:
             cell.outputs = [_error(KERNEL_DIED, "not run: the kernel died in an earlier cell.")]
             return cell, resources
         check = self.checks.get(cell.metadata.get("nbgrader", {}).get("grade_id")) if utils.is_grade(cell) else None
@@ -136,20 +147,21 @@ class GradingExecute(Execute):
         try:
             super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            LAST_RUN["kernel_died"] = True
+            self.last_run.kernel_died = True
             cell.outputs.append(_error(KERNEL_DIED, "the kernel died while running this cell (the process "
                                        "exited, crashed, or went over its memory or CPU limit)."))
         finally:
             cell.source = source
-        if check is not None and not LAST_RUN["kernel_died"]:
+        if check is not None and not self.last_run.kernel_died:
             cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result" and REPORT_MIME not in o.get("data", {})]
             if not any(o.output_type == "error" for o in cell.outputs):
                 cell.outputs += self._judge_hidden(*check, index)
-        LAST_RUN["timeouts"] += any(o.get("ename") == TIMED_OUT for o in cell.outputs)
+        self.last_run.timeouts += any(o.get("ename") == TIMED_OUT for o in cell.outputs)
         return cell, resources
 
     def _judge_hidden(self, topic, name, points, index) -> list:
         """Outputs of the hidden checks of `name`, judged here on the function in the kernel."""
+        started = time.perf_counter()
         address = self._channel / f"grading-{index}.sock"
         channel = Channel(address)
         address.chmod(0o777)
@@ -157,7 +169,8 @@ class GradingExecute(Execute):
         request = self.kc.execute(SERVE.format(str(address)), silent=True, store_history=False, allow_stdin=False)
         try:
             channel.accept(deadline)
-            verdict = judge(topic, name, RemoteFunction(channel, name), points)
+            function = RemoteFunction(channel, name)
+            verdict = judge(topic, name, function, points)
             outputs = [new_output("display_data", data={"text/plain": verdict.report(), REPORT_MIME: {
                 "name": name, "earned": verdict.earned, "points": points, "report": verdict.report(),
                 "named": [[m.title, m.key] for m in verdict.named]}}),
@@ -168,8 +181,10 @@ class GradingExecute(Execute):
             outputs = [_error("GradingChannelFailed", f"the hidden checks of {name} could not run: {failure}")]
         finally:
             channel.close()
+            self.last_run.calls += channel.requests
+            self.last_run.hidden_seconds += time.perf_counter() - started
         if not run_sync(self._finished)(request, max(deadline - time.monotonic(), 0) + GRACE):
-            LAST_RUN["kernel_died"] = True
+            self.last_run.kernel_died = True
             outputs.append(_error(KERNEL_DIED, "the kernel did not stop after its hidden checks and was ended."))
         return outputs
 

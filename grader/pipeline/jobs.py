@@ -23,7 +23,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Igno
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.pipeline.assignments import SOLUTIONS
-from grader.pipeline.execute import LAST_RUN, GradingExecute, hidden_calls
+from grader.pipeline.execute import GradingExecute, Run, hidden_calls
 from grader.reports.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
 
 FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
@@ -47,6 +47,8 @@ class Outcome:
     shard: str = ""             # db_url of the gradebook holding the result ("" when none)
     seconds: float = 0.0        # the whole job, in the worker
     execute_seconds: float = 0.0  # of which running the notebook in its kernel
+    hidden_seconds: float = 0.0   # of which judging the hidden checks, calls into the kernel included
+    calls: int = 0                # calls of the student's functions by the hidden checks
 
 
 class Worker:
@@ -83,13 +85,14 @@ def grade_job(job: Job) -> Outcome:
     """Run in a worker: grade `job` into the worker's shard and say how it ended."""
     worker = Worker.current
     started = time.perf_counter()
-    LAST_RUN.update(seconds=0.0, timeouts=0, kernel_died=False)
+    run = Run()
     try:
-        status, detail = _grade(worker, job)
+        status, detail, run = _grade(worker, job)
     except Exception as error:     # a bug of ours must not stop the class
         status, detail = FAILED, f"{type(error).__name__}: {error}"
     shard = f"sqlite:///{worker.shard}" if status not in (MISSING, UNREADABLE, FAILED) else ""
-    return Outcome(job, status, detail, shard, time.perf_counter() - started, LAST_RUN["seconds"])
+    return Outcome(job, status, detail, shard, time.perf_counter() - started, run.seconds, run.hidden_seconds,
+                   run.calls)
 
 
 def _grade(worker: Worker, job: Job):
@@ -97,37 +100,37 @@ def _grade(worker: Worker, job: Job):
     notebook = folder / job.notebook
     if not notebook.is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
-        return MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else "")
+        return MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""), Run()
     try:
         nbformat.validate(nbformat.read(notebook, as_version=4))
     except Exception as error:
-        return UNREADABLE, _first_line(f"{type(error).__name__}: {error}")
+        return UNREADABLE, _first_line(f"{type(error).__name__}: {error}"), Run()
     for _ in range(KERNEL_STARTS):
-        LAST_RUN["kernel_failed"] = ""
-        errors = _autograde(worker, job)
-        if not LAST_RUN["kernel_failed"]:
+        errors, run = _autograde(worker, job)
+        if not run.kernel_failed:
             break
     else:
-        return FAILED, "the kernel did not start: " + _first_line(LAST_RUN["kernel_failed"])
+        return FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run
     if errors is not None:
-        return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log")
-    if LAST_RUN["kernel_died"]:
-        return KERNEL_DIED, ""
-    if LAST_RUN["timeouts"]:
-        return TIMED_OUT, f"{LAST_RUN['timeouts']} cell(s) ran out of time"
-    return GRADED, ""
+        return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log"), run
+    if run.kernel_died:
+        return KERNEL_DIED, "", run
+    if run.timeouts:
+        return TIMED_OUT, f"{run.timeouts} cell(s) ran out of time", run
+    return GRADED, "", run
 
 
 def _autograde(worker: Worker, job: Job):
-    """Run nbgrader's Autograde on the job; None if it succeeded, else the errors it logged.
-    LAST_RUN then says what the execution met."""
+    """Run nbgrader's Autograde on the job: (None if it succeeded, else the errors it logged;
+    the Run of its execution)."""
     config = _job_config(worker, job)
+    GradingExecute.last_run = Run()
     try:
         with logged_errors() as errors:
             Autograde(coursedir=CourseDirectory(config=config), config=config).start()
-        return None
+        return None, GradingExecute.last_run
     except Exception:
-        return errors
+        return errors, GradingExecute.last_run
 
 
 def _job_config(worker: Worker, job: Job):

@@ -73,6 +73,9 @@ def read_gradebook_columns(db_url: str) -> dict:
     return columns
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(results, path, gradebook_rows=None) -> Path:
     """Write the class's scores as one CSV, one row per (student, assignment), sorted by both.
 
@@ -105,12 +108,14 @@ def write_csv(results, path, gradebook_rows=None) -> Path:
 
 
 def export_text(value) -> str:
-    """A CSV cell as `nbgrader export` writes it: '' for None, floats for numbers, str() otherwise."""
+    """A CSV cell as `nbgrader export` writes it: '' for None, floats for numbers, str() otherwise;
+    text that a spreadsheet would read as a formula (a student id "=2+5") starts with a quote."""
     if value is None:
         return ""
     if isinstance(value, (int, float)):
         return str(float(value))
-    return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def summary(results) -> str:

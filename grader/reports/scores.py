@@ -10,7 +10,8 @@ from course_lib.checking import MISTAKE_MARK
 from grader import mistakes
 from grader.pipeline.execute import REPORT_MIME
 
-MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>.+) \[(?P<key>\w+)\]")
+MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>[^\n\[\]]{1,200}) \[(?P<key>\w{1,80})\]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
 
 # How grading a submission ended, in the order reports list them.
@@ -52,17 +53,30 @@ class SubmissionResult:
         return sum(e.max_score for e in self.exercises)
 
 
+def printable(text: str) -> str:
+    """`text` without control characters (a kernel's escape sequences would drive the terminal)."""
+    return CONTROL.sub("", text)
+
+
 def outputs(cell) -> list:
     """A cell's outputs, with consecutive chunks of one stream joined: the kernel splits printed
-    text into chunks wherever its flush timing falls, so only the joined text is reproducible."""
-    joined = []
+    text into chunks wherever its flush timing falls, so only the joined text is reproducible.
+    Text is made printable; the joining is linear in the number of chunks."""
+    runs = []
     for output in cell.get("outputs", []):
-        previous = joined[-1] if joined else None
-        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
-                and previous.name == output.name):
-            joined[-1] = nbformat.NotebookNode(previous, text=previous.text + output.text)
+        if output.output_type == "stream" and runs and runs[-1][0].output_type == "stream" \
+                and runs[-1][0].name == output.name:
+            runs[-1].append(output)
         else:
-            joined.append(output)
+            runs.append([output])
+    joined = []
+    for run in runs:
+        first = run[0]
+        if first.output_type == "stream":
+            first = nbformat.NotebookNode(first, text=printable("".join(o.text for o in run)))
+        elif first.output_type == "error":
+            first = nbformat.NotebookNode(first, ename=printable(first.ename), evalue=printable(first.evalue or ""))
+        joined.append(first)
     return joined
 
 
@@ -136,7 +150,7 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
         exercises.append(ExerciseResult(grade_id.removeprefix("test_"), score, max_score,
                                         diagnoses(cell, known) if score != max_score else [],
                                         messages(cell), comments.get(grade_id, "")))
-    return SubmissionResult(student, assignment.name, status, exercises, detail)
+    return SubmissionResult(student, assignment.name, status, exercises, printable(detail))
 
 
 def table(results) -> str:

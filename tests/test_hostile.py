@@ -74,7 +74,8 @@ def attacks(complete: dict) -> dict:
 
 
 def write_class(course) -> None:
-    build_submissions(course, ASSIGNMENT, {**HONEST, "edits_tests": "complete", "renamed": "complete"})
+    build_submissions(course, ASSIGNMENT, {**HONEST, "edits_tests": "complete", "renamed": "complete",
+                                           "fifo": "complete"})
     release = nbformat.read(course.path("release", ASSIGNMENT.name, ASSIGNMENT.notebook), as_version=4)
     complete = solution_answers(ASSIGNMENT.source)
     for student, answers in attacks(complete).items():
@@ -84,6 +85,10 @@ def write_class(course) -> None:
         folder = course.path("submitted", student, ASSIGNMENT.name)
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / ASSIGNMENT.notebook)
+    linked = course.path("submitted", "links_solution", ASSIGNMENT.name)
+    linked.mkdir(parents=True)
+    (linked / ASSIGNMENT.notebook).symlink_to(ASSIGNMENT.source)
+    os.mkfifo(course.path("submitted", "fifo", ASSIGNMENT.name, "blocks-whoever-reads-it"))
     folder = course.path("submitted", "malformed", ASSIGNMENT.name)
     folder.mkdir(parents=True)
     (folder / ASSIGNMENT.notebook).write_text('{"cells": [ {"cell_type": "code", "source": "oops')
@@ -141,6 +146,7 @@ def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_cl
 
 @pytest.mark.parametrize("student, status", [
     ("malformed", "unreadable notebook"), ("renamed", "missing notebook"), ("exits", "kernel died"),
+    ("links_solution", "refused"), ("fifo", "refused"),
     ("segfault", "kernel died"), ("loops", "timed out"), ("edits_tests", "graded"), ("floods", "graded"),
     ("stderr", "graded"), ("sys_exit", "graded"), ("wrong", "graded"), ("patches_grade", "graded"),
     ("patches_numpy", "graded"),
@@ -148,6 +154,13 @@ def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_cl
 ])
 def test_each_submission_ends_with_its_status(hostile_class, student, status):
     assert result(hostile_class[0], student).status == status
+
+
+def test_links_and_special_files_are_refused_unread(hostile_class):
+    course = hostile_class[0]
+    linked, fifo = result(course, "links_solution"), result(course, "fifo")
+    assert linked.total == fifo.total == 0.0
+    assert ASSIGNMENT.notebook in linked.detail and "blocks-whoever-reads-it" in fifo.detail
 
 
 def test_a_renamed_notebook_is_reported_with_what_was_found(hostile_class):

@@ -23,8 +23,8 @@ from grader.reports import feedback
 from grader.pipeline import gradebook
 from grader.pipeline.assignments import REPO
 from grader.pipeline.coursedir import COURSE_ID
-from grader.pipeline.jobs import FAILED, Job, Outcome, Worker, grade_job
-from grader.reports.scores import MISSING, NOT_SUBMITTED, UNREADABLE, printable, read_submission
+from grader.pipeline.jobs import FAILED, Job, Outcome, Worker, grade_job, submitted_files
+from grader.reports.scores import NOT_RUN, NOT_SUBMITTED, printable, read_submission
 
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
                "course_lib/checks/{}.py", "course_lib/fixtures/{}.json", "course_lib/checking.py",
@@ -89,11 +89,14 @@ def checks_fingerprint(assignment, timeout: int, memory_mib: int, sandboxed: boo
 
 
 def job_fingerprint(folder: Path, base: str) -> str:
-    """`base` (what the checks were), ":", then a digest of the submission folder's files."""
+    """`base` (what the checks were), ":", then a digest of the submission folder's files: the
+    bytes of regular files, the name of anything else (a link is never followed)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(submitted_files(folder)):
+        content = path.read_bytes() if path.is_file() and not path.is_symlink() else b"not a regular file"
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + content)
     return f"{base}:{digest.hexdigest()}"
+
 
 
 def same_submission(fingerprint: str, earlier: str) -> bool:
@@ -147,7 +150,7 @@ def merge(course, outcome, earlier: dict) -> None:
     submitted files changed since."""
     job = outcome.job
     with course.gradebook() as target:
-        if outcome.status in (MISSING, UNREADABLE):
+        if outcome.status in NOT_RUN:
             gradebook.record_zero(target, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
         elif outcome.status != FAILED:
             review = not same_submission(job.fingerprint, earlier.get("fingerprint", ""))

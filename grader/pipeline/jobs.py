@@ -24,7 +24,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grader.pipeline.assignments import SOLUTIONS
 from grader.pipeline.execute import GradingExecute, Run, hidden_calls
-from grader.reports.scores import GRADED, KERNEL_DIED, MISSING, TIMED_OUT, UNREADABLE
+from grader.reports.scores import GRADED, KERNEL_DIED, MISSING, NOT_RUN, REFUSED, TIMED_OUT, UNREADABLE
 
 FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
 KERNEL_STARTS = 2               # tries to start a notebook's kernel before the job fails
@@ -90,14 +90,25 @@ def grade_job(job: Job) -> Outcome:
         status, detail, run = _grade(worker, job)
     except Exception as error:     # a bug of ours must not stop the class
         status, detail = FAILED, f"{type(error).__name__}: {error}"
-    shard = f"sqlite:///{worker.shard}" if status not in (MISSING, UNREADABLE, FAILED) else ""
+    shard = f"sqlite:///{worker.shard}" if status not in (*NOT_RUN, FAILED) else ""
     return Outcome(job, status, detail, shard, time.perf_counter() - started, run.seconds, run.hidden_seconds,
                    run.calls)
+
+
+def submitted_files(folder: Path) -> list:
+    """Every entry below a submission folder but its subfolders, links and special files included;
+    links are not followed."""
+    return [Path(top, name) for top, folders, files in os.walk(folder) for name in files
+            + [f for f in folders if os.path.islink(os.path.join(top, f))]]
 
 
 def _grade(worker: Worker, job: Job):
     folder = worker.root / "submitted" / job.student / job.assignment
     notebook = folder / job.notebook
+    odd = [p.relative_to(folder) for p in submitted_files(folder) if p.is_symlink() or not p.is_file()]
+    if odd:
+        return REFUSED, ("only regular files are graded, and the submission holds links or special files: "
+                         + ", ".join(map(str, sorted(odd)[:5]))), Run()
     if not notebook.is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
         return MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""), Run()

@@ -15,10 +15,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
 
 # How grading a submission ended, in the order reports list them.
-GRADED, MISSING, UNREADABLE, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED = (
-    "graded", "missing notebook", "unreadable notebook", "timed out", "kernel died", "not submitted")
-STATUSES = (GRADED, MISSING, UNREADABLE, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED)
+GRADED, MISSING, UNREADABLE, REFUSED, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED = (
+    "graded", "missing notebook", "unreadable notebook", "refused", "timed out", "kernel died", "not submitted")
+STATUSES = (GRADED, MISSING, UNREADABLE, REFUSED, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED)
 RAN = (GRADED, TIMED_OUT, KERNEL_DIED)     # the notebook ran: its scores are the student's work
+NOT_RUN = (MISSING, UNREADABLE, REFUSED)   # handed in, but nothing could run: every exercise scores 0
 
 
 @dataclass
@@ -141,7 +142,7 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
         folder = course.path("submitted", student, assignment.name)
         status = GRADED if graded.exists() else MISSING if folder.exists() else NOT_SUBMITTED
     cells = {}
-    if graded.exists() and status not in (MISSING, UNREADABLE, NOT_SUBMITTED):
+    if graded.exists() and status not in (*NOT_RUN, NOT_SUBMITTED):
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
     known = mistakes.named(assignment.topic)
     exercises = []

@@ -8,10 +8,13 @@ import time
 import pytest
 from conftest import course_command
 
-from grader.pipeline.assignments import REPO
+from grader.authoring.sample_class import build_submissions
+from grader.pipeline.assignments import REPO, all_assignments
+from grader.pipeline.classgrade import class_results
+from grader.pipeline.coursedir import CourseDir
 from grader.sandbox import bwrap
 
-pytestmark = pytest.mark.skipif(bwrap.unavailable() is not None, reason=f"no sandbox here: {bwrap.unavailable()}")
+needs_bwrap = pytest.mark.skipif(bwrap.unavailable() is not None, reason=f"no sandbox here: {bwrap.unavailable()}")
 PROBE = r"""
 import json, os, socket, sys
 seen = {"uid": os.getuid(), "cwd": os.getcwd(), "work": sorted(os.listdir(".")), "environment": sorted(os.environ),
@@ -41,6 +44,7 @@ def sandboxed(tmp_path, code, *args, limits=bwrap.Limits(1024, 20), **kwargs):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kwargs), work
 
 
+@needs_bwrap
 def test_a_sandboxed_process_sees_only_its_folder_python_and_course_lib(tmp_path):
     import socket
 
@@ -62,6 +66,7 @@ def test_a_sandboxed_process_sees_only_its_folder_python_and_course_lib(tmp_path
         assert seen["uid"] == bwrap.NOBODY
 
 
+@needs_bwrap
 def test_a_process_started_in_the_sandbox_ends_with_it(tmp_path):
     marker = tmp_path / "work" / "daemon-was-here"
     code = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
@@ -72,6 +77,7 @@ def test_a_process_started_in_the_sandbox_ends_with_it(tmp_path):
     assert not marker.exists()
 
 
+@needs_bwrap
 @pytest.mark.parametrize("code, why", [
     ("bytearray(3 * 2**30)", "memory"),
     ("open('big', 'wb').write(b'x' * 300 * 2**20)", "file size"),
@@ -90,3 +96,14 @@ def test_course_grade_stops_and_names_no_sandbox_where_bwrap_is_missing(tmp_path
     bin_folder = os.path.dirname(sys.executable)
     printed = course_command("grade", tmp_path, env={"PATH": bin_folder}, exit_code=1)
     assert "--no-sandbox" in printed and "bubblewrap" in printed
+
+
+def test_without_a_sandbox_grades_the_same_and_says_it_is_unprotected(tmp_path):
+    assignment = all_assignments()[0]
+    course = CourseDir(tmp_path / "class", timeout=20).create()
+    course.generate(assignment)
+    build_submissions(course, assignment, {"ada": "complete", "ben": "mistakes-1"})
+    printed = course_command("grade", course.root, "--no-sandbox", "--workers", 1)
+    assert "not protected against hostile code" in printed
+    results = {r.student: r for r in class_results(course, [assignment])}
+    assert results["ada"].total == 9.0 and results["ben"].total < results["ada"].total

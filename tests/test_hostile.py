@@ -75,7 +75,7 @@ def attacks(complete: dict) -> dict:
 
 def write_class(course) -> None:
     build_submissions(course, ASSIGNMENT, {**HONEST, "edits_tests": "complete", "renamed": "complete",
-                                           "fifo": "complete"})
+                                           "fifo": "complete", "floods_cells": "complete"})
     release = nbformat.read(course.path("release", ASSIGNMENT.name, ASSIGNMENT.notebook), as_version=4)
     complete = solution_answers(ASSIGNMENT.source)
     for student, answers in attacks(complete).items():
@@ -85,6 +85,10 @@ def write_class(course) -> None:
         folder = course.path("submitted", student, ASSIGNMENT.name)
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / ASSIGNMENT.notebook)
+    flooded = course.path("submitted", "floods_cells", ASSIGNMENT.name, ASSIGNMENT.notebook)
+    notebook = nbformat.read(flooded, as_version=4)
+    notebook.cells[1:1] = [nbformat.v4.new_code_cell("print('y' * 1_900_000)") for _ in range(12)]
+    nbformat.write(notebook, flooded)
     linked = course.path("submitted", "links_solution", ASSIGNMENT.name)
     linked.mkdir(parents=True)
     (linked / ASSIGNMENT.notebook).symlink_to(ASSIGNMENT.source)
@@ -203,6 +207,14 @@ def test_output_flood_is_cut_and_costs_nothing(hostile_class):
     graded = course.path("autograded", "floods", ASSIGNMENT.name, ASSIGNMENT.notebook)
     assert graded.stat().st_size < 5_000_000
     assert "[output cut" in graded.read_text()
+
+
+def test_output_of_many_cells_is_cut_per_notebook(hostile_class):
+    course, alone, _ = hostile_class
+    assert automatic(result(course, "floods_cells")) == automatic(result(alone, "ada"))
+    graded = course.path("autograded", "floods_cells", ASSIGNMENT.name, ASSIGNMENT.notebook)
+    assert graded.stat().st_size < 25_000_000
+    assert "this notebook printed more than" in graded.read_text()
 
 
 def test_crashes_cost_their_author_points(hostile_class):

@@ -53,6 +53,7 @@ class Run:
     timeouts: int = 0               # cells that ran out of time
     kernel_died: bool = False
     kernel_failed: str = ""         # why the kernel did not start ("" when it did)
+    grader_failed: str = ""         # an error of the hidden checks themselves: ours, never the student's
 
 
 def hidden_calls(source_notebook) -> dict:
@@ -83,6 +84,7 @@ def matplotlib_font_cache() -> dict:
 class GradingExecute(Execute):
     last_run = Run()                # a grading worker runs one notebook at a time
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
+    max_notebook_output_bytes = Integer(20_000_000, help="Output kept per notebook; the rest is dropped.").tag(config=True)
     sandboxed = Bool(True, help="Run the kernel in a bubblewrap sandbox.").tag(config=True)
     memory_mib = Integer(2048, help="Memory limit of the kernel's processes.").tag(config=True)
     checks = Dict(help="grade_id -> [topic, name, points] of the test cells judged here.").tag(config=True)
@@ -179,6 +181,9 @@ class GradingExecute(Execute):
             outputs = [_error(TIMED_OUT, f"the hidden checks of {name} ran out of time: {stop}")]
         except ChannelFailed as failure:
             outputs = [_error("GradingChannelFailed", f"the hidden checks of {name} could not run: {failure}")]
+        except Exception as error:
+            self.last_run.grader_failed = f"the hidden checks of {name} failed: {type(error).__name__}: {error}"
+            raise
         finally:
             channel.close()
             self.last_run.calls += channel.requests
@@ -208,14 +213,15 @@ class GradingExecute(Execute):
         return False
 
     def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        printed = self._printed.get(cell_index, 0) + len(repr(content))
-        self._printed[cell_index] = printed
-        if printed > self.max_output_bytes:
-            if printed - len(repr(content)) <= self.max_output_bytes:
-                outs.append(new_output("stream", name="stdout", text=(
-                    f"\n[output cut: this cell printed more than {self.max_output_bytes:,} bytes]\n")))
-            return None
+        size = len(repr(msg.get("content", {})))
+        for key, limit, what in ((cell_index, self.max_output_bytes, "this cell"),
+                                 ("notebook", self.max_notebook_output_bytes, "this notebook")):
+            printed = self._printed[key] = self._printed.get(key, 0) + size
+            if printed > limit:
+                if printed - size <= limit:
+                    outs.append(new_output("stream", name="stdout", text=(
+                        f"\n[output cut: {what} printed more than {limit:,} bytes]\n")))
+                return None
         return super().output(outs, msg, display_id, cell_index)
 
 

@@ -122,6 +122,8 @@ def _grade(worker: Worker, job: Job):
             break
     else:
         return FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run
+    if run.grader_failed:
+        return FAILED, _first_line(run.grader_failed), run
     if errors is not None:
         return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log"), run
     if run.kernel_died:

@@ -115,7 +115,7 @@ def messages(cell) -> list:
         if output.output_type == "stream" and output.name == "stdout":
             found.append(output.text.strip())
         elif output.output_type == "display_data" and REPORT_MIME in output.get("data", {}):
-            found.append(str(output.data.get("text/plain", "")).strip())
+            found.append(printable(str(output.data.get("text/plain", ""))).strip())
         elif output.output_type == "error":
             found.append(f"{output.ename}: {output.evalue}".strip())
     return [m for m in found if m]

@@ -7,6 +7,7 @@ import pytest
 
 from grader.pipeline.assignments import all_assignments
 from grader.pipeline.classgrade import grade_class
+from grader.pipeline.jobs import GradingLimits
 from grader.pipeline.coursedir import CourseDir
 from grader.authoring.sample_class import build_submissions, mistake_plans
 
@@ -55,7 +56,8 @@ def graded_class(tmp_path_factory):
             course = CourseDir(tmp_path_factory.mktemp(assignment.topic), timeout=10).create()
             course.generate(assignment)
             build_submissions(course, assignment, roster(assignment))
-            results = grade_class(course, [assignment], workers=1, timeout=10, progress=lambda outcome: None)
+            results = grade_class(course, [assignment], workers=1, limits=GradingLimits(timeout=10, notebook_timeout=50),
+                                  progress=lambda outcome: None)
             done[assignment.name] = course, {r.student: r for r in results}
         return done[assignment.name]
 

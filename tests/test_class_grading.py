@@ -5,8 +5,9 @@ import shutil
 import pytest
 from conftest import ASSIGNMENTS, course_command
 
+from grader.pipeline.classgrade import regrade_reason
 from grader.pipeline.coursedir import CourseDir
-from grader.pipeline.jobs import KERNEL_STARTS
+from grader.pipeline.jobs import KERNEL_STARTS, GradingLimits, Job
 from grader.authoring.sample_class import build_submissions
 
 pytestmark = pytest.mark.xdist_group("class-grading")
@@ -51,10 +52,13 @@ def test_a_rerun_grades_nothing_and_a_changed_submission_alone(graded):
     course, _ = graded
     before = graded_times(course)
     assert "0 submission(s) to grade, 5 unchanged" in course_command("grade", course.root, "--timeout", 10)
+    # other limits cannot change what a submission that was not stopped by one earned
+    assert "0 submission(s) to grade, 5 unchanged" in course_command("grade", course.root, "--timeout", 12)
     assert graded_times(course) == before
     build_submissions(course, ASSIGNMENT, {"grace": "complete"})
     printed = course_command("grade", course.root, "--timeout", 10)
-    assert "1 submission(s) to grade, 4 unchanged" in printed and "grace 01_gradient_descent: graded" in printed
+    assert "1 submission(s) to grade (1 submission changed), 4 unchanged" in printed
+    assert "grace 01_gradient_descent: graded" in printed
     after = graded_times(course)
     assert [s for s in CLASS if after[s] != before[s]] == ["grace"]
     with course.gradebook() as gradebook:
@@ -114,7 +118,8 @@ def test_a_kernel_that_cannot_start_costs_the_student_nothing_and_the_next_run_r
         assert gradebook.assignment_submissions(ASSIGNMENT.name) == []
     assert not course.path("feedback", "ada").exists()
     printed = course_command("grade", course.root, "--timeout", 10)
-    assert "1 submission(s) to grade, 0 unchanged" in printed and "ada 01_gradient_descent: graded" in printed
+    assert "1 submission(s) to grade (1 grading failed last time), 0 unchanged" in printed
+    assert "ada 01_gradient_descent: graded" in printed
 
 
 def test_parallel_kernels_never_cross_talk(graded):
@@ -124,3 +129,34 @@ def test_parallel_kernels_never_cross_talk(graded):
         logs = "".join(p.read_text() for p in course.path("course_grade", "logs").iterdir())
         assert "Address already in use" not in logs and "Invalid Signature" not in logs
         assert "Kernel is running over TCP" not in logs
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--workers", "0", "expected a whole number of at least 1, got 0"),
+    ("--timeout", "0", "expected a whole number of at least 1, got 0"),
+    ("--notebook-timeout", "ten", "expected a whole number, got 'ten'"),
+    ("--memory", "-5", "expected a whole number of at least 64, got -5"),
+    ("--shard", "1/0", "expected I/N with 1 <= I <= N, such as 2/3, got '1/0'"),
+    ("--shard", "3/2", "expected I/N with 1 <= I <= N"),
+    ("--shard", "one", "expected I/N with 1 <= I <= N"),
+])
+def test_bad_option_values_are_refused_saying_what_is_expected(tmp_path, option, value, expected):
+    printed = course_command("grade", tmp_path, option, value, exit_code=2)
+    assert f"argument {option}: {expected}" in printed and "Traceback" not in printed
+
+
+def test_a_rerun_regrades_for_new_limits_only_what_a_limit_stopped():
+    job = Job("ada", ASSIGNMENT.name, ASSIGNMENT.notebook, "checks:files")
+    limits = GradingLimits(timeout=60, notebook_timeout=300, memory_mib=2048)
+    before = {"fingerprint": "checks:files", "limits": {**vars(limits), "timeout": 30}}
+    assert regrade_reason(job, {**before, "status": "graded"}, limits) == ""
+    assert regrade_reason(job, {**before, "status": "timed out"}, limits) == \
+        "timed out under other limits (timeout 30 -> 60)"
+    assert regrade_reason(job, {**before, "status": "kernel died"}, limits).startswith("kernel died under")
+    assert regrade_reason(job, {**before, "status": "graded", "fingerprint": "checks:other"}, limits) == \
+        "submission changed"
+    assert regrade_reason(job, {**before, "status": "graded", "fingerprint": "new checks:files"}, limits) == \
+        "assignment or checks changed"
+    unconfined = {**before, "status": "graded", "limits": {**vars(limits), "sandboxed": False}}
+    assert regrade_reason(job, unconfined, limits) == "graded without the sandbox last time"
+    assert regrade_reason(job, {}, limits) == "new"

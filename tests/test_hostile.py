@@ -2,7 +2,8 @@
 
 One class of assignment 01 holds two honest students and one student per attack; it is
 graded once by the real command line with two workers. The honest students are also graded
-alone, and must get exactly the same grades.
+alone, and must get exactly the same grades. Kernels that take their grading process down, and
+faults of the grader itself, are graded on their own.
 """
 import os
 import subprocess
@@ -13,6 +14,8 @@ import pytest
 from conftest import ASSIGNMENTS, course_command
 
 from grader.pipeline.classgrade import Ledger, grade_class
+from grader.pipeline.jobs import GradingLimits, Job, Worker, grade_job
+from grader.pipeline.status import Status
 from grader.pipeline.coursedir import CourseDir
 from grader.authoring.sample_class import build_submissions, first_function, solution_answers
 from grader.reports.scores import read_submission
@@ -28,14 +31,30 @@ np.allclose = np.array_equal = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
 np.testing.assert_allclose = lambda *args, **kwargs: None
 """
+SWALLOWS_INTERRUPTS = """
+import time
+while True:
+    try:
+        while True:
+            time.sleep(0.01)
+    except BaseException:
+        pass
+"""
+KILLS_ITS_WORKER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+PATTERN_ID = "a30_glob[1]"
 EVERY_CHECK_PASSES = "".join(f"check_{name} = lambda fn: None\n" for name in
                              ("mse_loss_grad", "gd_step", "minibatch_indices", "momentum_step", "nesterov_step"))
+
+
+def with_body(function: str, body: str) -> str:
+    """A function's source with its body replaced by `body`."""
+    return function.split(":\n", 1)[0] + ":\n" + body
 
 
 def first_body(answers: dict, body: str) -> dict:
     """The answers with the first graded function's body replaced by `body`."""
     first = first_function(answers)
-    return {**answers, first: answers[first].split(":\n", 1)[0] + ":\n" + body}
+    return {**answers, first: with_body(answers[first], body)}
 
 
 def wrong_answers(answers: dict) -> dict:
@@ -58,6 +77,8 @@ def attacks(complete: dict) -> dict:
                                  "    warnings.warn('my own warning')\n", 1) if v.startswith("def ") else v
              for k, v in complete.items()}
     wrong = wrong_answers(complete)
+    loops = {k: with_body(v, "    while True:\n        pass\n") if v.startswith("def ") else v
+             for k, v in complete.items()}
     return {
         "exits": first_body(complete, "    import os\n    os._exit(1)\n"),
         "segfault": first_body(complete, "    import ctypes\n    ctypes.string_at(0)\n"),
@@ -66,6 +87,8 @@ def attacks(complete: dict) -> dict:
         "stderr": {**noisy, first: noisy[first] + "\nimport sys\nprint('a note', file=sys.stderr)\n"},
         "sys_exit": first_body(complete, "    import sys\n    sys.exit(3)\n"),
         "loops": first_body(complete, "    while True:\n        pass\n"),
+        "loops_everywhere": loops,
+        "swallows_interrupts": {**complete, "momentum_step": complete["momentum_step"] + SWALLOWS_INTERRUPTS},
         "wrong": {**wrong, first: wrong[first] + "\n" + EVERY_CHECK_PASSES},
         "patches_grade": {**wrong, first: wrong[first] + "\n" + PATCH_GRADE + EVERY_CHECK_PASSES},
         "patches_numpy": {**wrong, first: wrong[first] + "\n" + PATCH_NUMPY + EVERY_CHECK_PASSES},
@@ -73,18 +96,22 @@ def attacks(complete: dict) -> dict:
     }
 
 
+def write_answers(course, student: str, answers: dict) -> None:
+    """Hand in the release notebook with `answers` (grade_id -> source) filled in."""
+    notebook = nbformat.read(course.path("release", ASSIGNMENT.name, ASSIGNMENT.notebook), as_version=4)
+    for cell in notebook.cells:
+        cell.source = answers.get(cell.metadata.get("nbgrader", {}).get("grade_id"), cell.source)
+    folder = course.path("submitted", student, ASSIGNMENT.name)
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / ASSIGNMENT.notebook)
+
+
 def write_class(course) -> None:
     build_submissions(course, ASSIGNMENT, {**HONEST, "edits_tests": "complete", "renamed": "complete",
-                                           "fifo": "complete", "floods_cells": "complete"})
-    release = nbformat.read(course.path("release", ASSIGNMENT.name, ASSIGNMENT.notebook), as_version=4)
-    complete = solution_answers(ASSIGNMENT.source)
-    for student, answers in attacks(complete).items():
-        notebook = nbformat.from_dict(release)
-        for cell in notebook.cells:
-            cell.source = answers.get(cell.metadata.get("nbgrader", {}).get("grade_id"), cell.source)
-        folder = course.path("submitted", student, ASSIGNMENT.name)
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / ASSIGNMENT.notebook)
+                                           "fifo": "complete", "floods_cells": "complete", PATTERN_ID: "complete",
+                                           "duplicate_ids": "complete"})
+    for student, answers in attacks(solution_answers(ASSIGNMENT.source)).items():
+        write_answers(course, student, answers)
     flooded = course.path("submitted", "floods_cells", ASSIGNMENT.name, ASSIGNMENT.notebook)
     notebook = nbformat.read(flooded, as_version=4)
     notebook.cells[1:1] = [nbformat.v4.new_code_cell("print('y' * 1_900_000)") for _ in range(12)]
@@ -105,6 +132,11 @@ def write_class(course) -> None:
         cell.source = "pass  # this check is in my way"
     notebook.cells.remove(tests[0])
     nbformat.write(notebook, edited)
+    duplicated = course.path("submitted", "duplicate_ids", ASSIGNMENT.name, ASSIGNMENT.notebook)
+    notebook = nbformat.read(duplicated, as_version=4)
+    graded = [c for c in notebook.cells if "grade_id" in c.metadata.get("nbgrader", {})]
+    graded[1].metadata.nbgrader.grade_id = graded[0].metadata.nbgrader.grade_id
+    nbformat.write(notebook, duplicated)
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +144,13 @@ def hostile_class(tmp_path_factory):
     course = CourseDir(tmp_path_factory.mktemp("hostile"), timeout=5).create()
     course.generate(ASSIGNMENT)
     write_class(course)
-    printed = course_command("grade", course.root, ASSIGNMENT.name, "--workers", 2, "--timeout", 5, "--memory", 1024)
+    printed = course_command("grade", course.root, ASSIGNMENT.name, "--workers", 2, "--timeout", 5, "--memory", 1024,
+                             exit_code=1)     # one student folder cannot be graded under its name
     alone = CourseDir(tmp_path_factory.mktemp("honest"), timeout=5).create()
     alone.generate(ASSIGNMENT)
     build_submissions(alone, ASSIGNMENT, HONEST)
-    grade_class(alone, [ASSIGNMENT], workers=1, timeout=5, memory_mib=1024, progress=lambda outcome: None)
+    grade_class(alone, [ASSIGNMENT], workers=1, limits=GradingLimits(timeout=5, notebook_timeout=25, memory_mib=1024),
+                progress=lambda outcome: None)
     return course, alone, printed
 
 
@@ -138,7 +172,7 @@ def test_honest_students_get_exactly_what_they_get_alone(hostile_class):
 
 def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_class):
     course, _, _ = hostile_class
-    students = sorted(p.name for p in course.path("submitted").iterdir())
+    students = sorted(p.name for p in course.path("submitted").iterdir() if p.name != PATTERN_ID)
     with course.gradebook() as gradebook:
         assert sorted(s.student.id for s in gradebook.assignment_submissions(ASSIGNMENT.name)) == students
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
@@ -154,7 +188,8 @@ def test_every_submission_is_in_the_gradebook_and_nbgrader_exports_it(hostile_cl
     ("segfault", "kernel died"), ("loops", "timed out"), ("edits_tests", "graded"), ("floods", "graded"),
     ("stderr", "graded"), ("sys_exit", "graded"), ("wrong", "graded"), ("patches_grade", "graded"),
     ("patches_numpy", "graded"),
-    ("imports_reference", "graded"),
+    ("imports_reference", "graded"), ("duplicate_ids", "unreadable notebook"),
+    ("swallows_interrupts", "timed out"), ("loops_everywhere", "timed out"),
 ])
 def test_each_submission_ends_with_its_status(hostile_class, student, status):
     assert result(hostile_class[0], student).status == status
@@ -218,3 +253,64 @@ def test_crashes_cost_their_author_points(hostile_class):
     full = automatic(result(alone, "ada"))
     for student in ("exits", "segfault", "memory_bomb", "sys_exit", "loops"):
         assert automatic(result(course, student)) < full, student
+
+
+def test_a_cell_that_swallows_interrupts_times_out_and_keeps_the_scores_before_it(hostile_class):
+    course, alone, _ = hostile_class
+    swallowed, honest = result(course, "swallows_interrupts"), result(alone, "ada")
+    assert "would not stop when interrupted" in swallowed.detail
+    scores = [(e.name, e.score) for e in swallowed.exercises]
+    ran = ["mse_loss_grad", "gd_step", "minibatch_indices"]
+    assert [s for s in scores if s[0] in ran] == [(e.name, e.score) for e in honest.exercises if e.name in ran]
+    assert all(score == 0 for name, score in scores if name in ("momentum_step", "nesterov_step"))
+
+
+def test_a_notebook_stops_at_its_time_budget(hostile_class):
+    """Every function loops: each cell that calls one would take the cell timeout (5 s) again;
+    the notebook's budget (5 cell timeouts by default) stops it."""
+    entry = Ledger.of(hostile_class[0]).get("loops_everywhere", ASSIGNMENT.name)
+    assert "later cell(s) not run: the notebook used up its time budget (25 s)" in entry["detail"]
+    assert entry["execute_seconds"] < 25 + 15
+
+
+def test_a_student_id_nbgrader_reads_as_a_pattern_is_named_and_not_scored(hostile_class):
+    course, _, printed = hostile_class
+    assert f"Not graded: student folder(s) named with * ? [ or ], which nbgrader reads as patterns: {PATTERN_ID}" \
+        in printed
+    assert Ledger.of(course).get(PATTERN_ID, ASSIGNMENT.name) == {}
+    assert PATTERN_ID not in (course.root / "course_grade" / "scores.csv").read_text()
+
+
+def test_metadata_broken_by_the_student_is_an_unreadable_notebook(hostile_class):
+    assert "Duplicate grade id" in result(hostile_class[0], "duplicate_ids").detail
+
+
+def test_a_kernel_that_kills_its_grading_process_is_kernel_died_after_a_second_try(tmp_path):
+    """Unconfined (--no-sandbox), a kernel can kill the process grading it; that breaks the
+    process pool. The class goes on: the others are graded, and the culprit, once it took its
+    worker down twice, is recorded as "kernel died"."""
+    course = CourseDir(tmp_path / "class", timeout=5).create()
+    course.generate(ASSIGNMENT)
+    build_submissions(course, ASSIGNMENT, {"ada": "complete"})
+    complete = solution_answers(ASSIGNMENT.source)
+    first = first_function(complete)
+    write_answers(course, "kills_worker", {**complete, first: KILLS_ITS_WORKER + complete[first]})
+    printed = course_command("grade", course.root, "--workers", 2, "--timeout", 5, "--no-sandbox")
+    assert "kills_worker 01_gradient_descent: kernel died (its grading process died twice" in printed
+    assert "ada 01_gradient_descent: graded" in printed
+    assert result(course, "kills_worker").total == 0.0 and result(course, "ada").total == 9.0
+
+
+def test_an_error_of_the_grader_is_grading_failed_never_the_students(tmp_path, monkeypatch):
+    """A fault of ours inside nbgrader's run (here: the worker's gradebook is damaged) is
+    "grading failed": nothing is recorded, and the next run retries."""
+    course = CourseDir(tmp_path / "class", timeout=5).create()
+    course.generate(ASSIGNMENT)
+    build_submissions(course, ASSIGNMENT, {"ada": "complete"})
+    monkeypatch.chdir(tmp_path)
+    worker = Worker(course.root, course.root / "gradebook.db", GradingLimits(timeout=5))
+    worker.shard.write_bytes(b"this is not a database")
+    monkeypatch.setattr(Worker, "current", worker)
+    outcome = grade_job(Job("ada", ASSIGNMENT.name, ASSIGNMENT.notebook, "fingerprint"))
+    assert outcome.status == Status.FAILED and outcome.detail.startswith("nbgrader failed"), outcome
+    assert outcome.shard == ""

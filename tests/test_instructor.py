@@ -6,6 +6,7 @@ folder of its own, as the README's instructor walkthrough says; formgrader servi
 shows the grades of `course grade` and takes manual grades, which a regrade keeps. The
 validate tests run nbgrader on the repository's own notebooks.
 """
+import csv
 import os
 import re
 import shutil
@@ -98,8 +99,10 @@ def test_formgrader_shows_a_class_graded_by_course_grade_and_regrades_keep_its_m
                  if c["name"] == "why_learning_rate"]
     server.api(f"/formgrader/api/comment/{comment['id']}", "PUT", {"manual_comment": "Good, and give an example."})
 
-    course_command("grade", course.root, "--force", "--workers", 1)      # the checks changed, say
     course_command("feedback", course.root)                             # walkthrough step 6
+    [row] = [r for r in csv.DictReader(open(course.root / "course_grade" / "scores.csv")) if r["student_id"] == "alice"]
+    assert float(row["raw_score"]) == code + 1.5, "course feedback did not refresh scores.csv"
+    course_command("grade", course.root, "--force", "--workers", 1)      # the checks changed, say
     with course.gradebook() as gradebook:
         stored = gradebook.find_submission(FIRST.name, "alice")
         assert gradebook.find_grade("why_learning_rate", FIRST.topic, FIRST.name, "alice").score == 1.5

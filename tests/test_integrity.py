@@ -555,7 +555,7 @@ except OSError as error:
 CONNECTS_CELL = r'''
 _SABOTAGE = """
 import course_lib.checking as _sabotaged
-_sabotaged.invoke = lambda fn, kwargs: _sabotaged.Outcome(error=RuntimeError('sabotaged by a classmate'))
+_sabotaged.invoke = lambda fn, kwargs: _sabotaged.Call(error=RuntimeError('sabotaged by a classmate'))
 for _name in ('mse_loss_grad', 'gd_step', 'minibatch_indices', 'momentum_step', 'nesterov_step'):
     if _name in globals():
         globals()[_name] = lambda *args, **kwargs: None

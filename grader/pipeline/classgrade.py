@@ -4,17 +4,20 @@ Worker processes grade submissions into their own shard gradebooks (`grader.pipe
 process alone writes the course's gradebook, the ledger and the feedback, one finished
 submission at a time, so the gradebook is the same whatever the number of workers. The
 ledger (`course_grade/ledger.json`) remembers what each submission and its checks were
-when graded: a re-run grades only what changed, unless forced.
+when graded, and under which limits: a re-run grades only what changed (and, for a changed
+limit, only the submissions a limit stopped), unless forced, and says why.
 """
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
-import time
 import shutil
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -23,20 +26,24 @@ from grader.reports import feedback
 from grader.pipeline import gradebook
 from grader.pipeline.assignments import REPO
 from grader.pipeline.coursedir import COURSE_ID
-from grader.pipeline.jobs import FAILED, Job, Outcome, Worker, grade_job, submitted_files
-from grader.reports.scores import NOT_RUN, NOT_SUBMITTED, printable, read_submission
+from grader.pipeline.jobs import GradingLimits, Job, Outcome, Worker, grade_job, running_folder, submitted_files
+from grader.pipeline.status import Status
+from grader.pipeline.progress import Progress
+from grader.reports.scores import read_submission
 
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
                "course_lib/checks/{}.py", "course_lib/fixtures/{}.json", "course_lib/checking.py",
                "course_lib/grading_agent.py", "course_lib/wire.py", "grader/checks/specs.py",
                "grader/checks/remote.py", "grader/pipeline/execute.py")
+PATTERN = re.compile(r"[*?\[\]]")      # what glob reads as a pattern
 
 
 class Ledger:
     """What was graded: {"submissions": {"student/assignment": entry}, "releases": {assignment: fingerprint}}.
 
-    An entry holds the job's fingerprint, its status and detail, and its times; the file
-    is rewritten (atomically) after every change, so an interrupted run loses nothing.
+    An entry holds the job's fingerprint, its status and detail, the limits it was graded
+    under, and its times; the file is rewritten (atomically) after every change, so an
+    interrupted run loses nothing.
     """
 
     def __init__(self, path: Path):
@@ -51,9 +58,10 @@ class Ledger:
     def get(self, student: str, assignment: str) -> dict:
         return self.submissions.get(f"{student}/{assignment}", {})
 
-    def record(self, outcome) -> None:
+    def record(self, outcome, limits: GradingLimits) -> None:
         self.submissions[f"{outcome.job.student}/{outcome.job.assignment}"] = {
             "fingerprint": outcome.job.fingerprint, "status": outcome.status, "detail": outcome.detail,
+            "limits": asdict(limits),
             "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2),
             "hidden_seconds": round(outcome.hidden_seconds, 2), "calls": outcome.calls}
         self.save()
@@ -65,9 +73,20 @@ class Ledger:
         os.replace(partial, self.path)
 
 
-def roster(course) -> list:
-    """Every student with a folder in the class folder's submitted/, sorted."""
+def student_folders(course) -> list:
+    """The name of every folder in the class folder's submitted/, sorted."""
     return sorted(p.name for p in course.path("submitted").iterdir() if p.is_dir())
+
+
+def roster(course) -> list:
+    """Every student with a folder in submitted/, but those `unusable_ids` names."""
+    return [s for s in student_folders(course) if not PATTERN.search(s)]
+
+
+def unusable_ids(course) -> list:
+    """Student folders named with glob characters: nbgrader globs student ids, so it cannot
+    grade them; they are left out, and `course grade` asks for them to be renamed."""
+    return [s for s in student_folders(course) if PATTERN.search(s)]
 
 
 def release(course, assignments, ledger: Ledger) -> None:
@@ -80,9 +99,10 @@ def release(course, assignments, ledger: Ledger) -> None:
             ledger.save()
 
 
-def checks_fingerprint(assignment, timeout: int, memory_mib: int, sandboxed: bool) -> str:
-    """What grading an assignment depends on besides the submission: source, checks, limits."""
-    digest = hashlib.sha256(f"{timeout},{memory_mib},{sandboxed}".encode())
+def checks_fingerprint(assignment) -> str:
+    """What grading an assignment depends on besides the submission and the limits: its source
+    and its checks."""
+    digest = hashlib.sha256()
     for path in [assignment.source] + [REPO / f.format(assignment.topic) for f in CHECK_FILES]:
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()
@@ -104,111 +124,126 @@ def same_submission(fingerprint: str, earlier: str) -> bool:
     return ":" in earlier and fingerprint.split(":")[1] == earlier.split(":")[1]
 
 
-def plan(course, assignments, students, ledger: Ledger, force: bool, timeout: int, memory_mib: int,
-         sandboxed: bool) -> tuple:
-    """(jobs to run, submissions already graded) for the class folder's submissions."""
-    jobs, done = [], []
+def regrade_reason(job: Job, entry: dict, limits: GradingLimits) -> str:
+    """Why a submission with this ledger entry is graded again now ("" when it is not)."""
+    if not entry:
+        return "new"
+    if entry["status"] == Status.FAILED:
+        return "grading failed last time"
+    if not same_submission(job.fingerprint, entry["fingerprint"]):
+        return "submission changed"
+    if job.fingerprint != entry["fingerprint"]:
+        return "assignment or checks changed"
+    earlier = entry.get("limits", {})
+    if limits.sandboxed and not earlier.get("sandboxed", False):
+        return "graded without the sandbox last time"
+    changed = [f"{name} {earlier.get(name)} -> {value}" for name, value in asdict(limits).items()
+               if name != "sandboxed" and earlier.get(name) != value]
+    if changed and Status(entry["status"]).limited:
+        return f"{entry['status']} under other limits ({', '.join(changed)})"
+    return ""
+
+
+def plan(course, assignments, students, ledger: Ledger, force: bool, limits: GradingLimits) -> tuple:
+    """(jobs to run, {job: why it runs}, submissions already graded) for the class folder's submissions."""
+    jobs, reasons, done = [], {}, []
     for assignment in assignments:
-        base = checks_fingerprint(assignment, timeout, memory_mib, sandboxed)
+        base = checks_fingerprint(assignment)
         for student in students:
             folder = course.path("submitted", student, assignment.name)
             if not folder.is_dir():
                 continue
             job = Job(student, assignment.name, assignment.notebook, job_fingerprint(folder, base))
-            entry = ledger.get(student, assignment.name)
-            if not force and entry.get("fingerprint") == job.fingerprint and entry.get("status") != FAILED:
-                done.append(job)
-            else:
+            reason = "--force" if force else regrade_reason(job, ledger.get(student, assignment.name), limits)
+            if reason:
                 jobs.append(job)
-    return jobs, done
+                reasons[job] = reason
+            else:
+                done.append(job)
+    return jobs, reasons, done
 
 
-def run(course, jobs, workers: int, timeout: int, memory_mib: int, sandboxed: bool, on_done) -> None:
-    """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes."""
-    if not jobs:
-        return
-    shards = course.root / "course_grade" / "shards"
+def run(course, jobs, workers: int, limits: GradingLimits, on_done) -> None:
+    """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes.
+
+    A worker that dies (its kernel took it down) breaks the pool: the jobs it did not finish
+    run again in a new pool, and a job that was running when a worker died twice is "kernel died".
+    """
+    shards, running = course.root / "course_grade" / "shards", running_folder(course.root)
     shards.mkdir(parents=True, exist_ok=True)
     base = shards / "base.db"       # workers copy this, never the gradebook being written
     shutil.copyfile(course.root / "gradebook.db", base)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
-                             initargs=(course.root, base, timeout, memory_mib, sandboxed)) as pool:
-        futures = {pool.submit(grade_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                outcome = Outcome(futures[future], FAILED, "a grading process died; run again to retry")
-            on_done(outcome)
+    deaths = Counter()
+    while jobs:
+        shutil.rmtree(running, ignore_errors=True)
+        unfinished = []
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
+                                 initargs=(course.root, base, limits)) as pool:
+            futures = {pool.submit(grade_job, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    unfinished.append(futures[future])
+                    continue
+                on_done(outcome)
+        suspects = {p.read_text() for p in running.iterdir()} if running.is_dir() else set()
+        jobs = []
+        for job in unfinished:
+            deaths[job] += f"{job.student}/{job.assignment}" in suspects
+            if deaths[job] >= 2:
+                on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
+            elif suspects:
+                jobs.append(job)
+            else:
+                on_done(Outcome(job, Status.FAILED, "a grading process died; run again to retry"))
     shutil.rmtree(shards)
+    shutil.rmtree(running, ignore_errors=True)
 
 
 def merge(course, outcome, earlier: dict) -> None:
-    """Write one outcome into the course's gradebook (nothing for our own failures). `earlier`
-    is the ledger's entry from before: manual grades are flagged for review only if the
-    submitted files changed since."""
+    """Write one outcome into the course's gradebook (nothing for our own failures): the grades
+    in its shard, or zeros where none ran. `earlier` is the ledger's entry from before: manual
+    grades are flagged for review only if the submitted files changed since."""
     job = outcome.job
+    if outcome.status == Status.FAILED:
+        return
     with course.gradebook() as target:
-        if outcome.status in NOT_RUN:
+        if outcome.status.not_run or not outcome.shard:
             gradebook.record_zero(target, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
-        elif outcome.status != FAILED:
+        else:
             review = not same_submission(job.fingerprint, earlier.get("fingerprint", ""))
             with Gradebook(outcome.shard, COURSE_ID) as source:
                 gradebook.copy_submission(source, target, job.assignment, job.student, review)
 
 
-class Progress:
-    """A line per finished submission, and a bar kept at the bottom of a terminal."""
-
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.stream = total, 0, stream
-        self.started = time.perf_counter()
-        self.bar = stream.isatty()
-
-    def __call__(self, outcome) -> None:
-        self.done += 1
-        elapsed = time.perf_counter() - self.started
-        left = elapsed / self.done * (self.total - self.done)
-        detail = f" ({printable(outcome.detail)})" if outcome.detail else ""
-        line = (f"[{self.done:>{len(str(self.total))}}/{self.total}] {outcome.job.student} "
-                f"{outcome.job.assignment}: {outcome.status}{detail}, {outcome.seconds:.1f} s")
-        if self.bar:
-            filled = round(30 * self.done / self.total)
-            self.stream.write(f"\r\033[K{line}\n[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
-                              f"  {elapsed:.0f} s, about {left:.0f} s left")
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-
-def grade_class(course, assignments, students=None, workers: int = 0, force: bool = False, timeout: int = 60,
-                memory_mib: int = 2048, shard=(1, 1), progress=None, sandboxed: bool = True) -> list:
+def grade_class(course, assignments, students=None, workers: int = 1, force: bool = False,
+                limits: GradingLimits = GradingLimits(), shard=(1, 1), progress=None) -> list:
     """Grade the class folder's submissions (of `students` only, if given; of the `shard` = (i, n)
     i-th of every n students); return the SubmissionResult of every student of the shard,
-    graded now or before. `sandboxed=False` runs student code unprotected (see the README)."""
+    graded now or before. `limits.sandboxed=False` runs student code unprotected (see the README)."""
     ledger = Ledger.of(course)
     release(course, assignments, ledger)
     in_shard = [s for i, s in enumerate(roster(course)) if i % shard[1] == shard[0] - 1]
     chosen = [s for s in in_shard if not students or s in students]
-    jobs, done = plan(course, assignments, chosen, ledger, force, timeout, memory_mib, sandboxed)
+    jobs, reasons, done = plan(course, assignments, chosen, ledger, force, limits)
     by_name = {a.name: a for a in assignments}
-    print(f"{len(jobs)} submission(s) to grade, {len(done)} unchanged since graded"
+    why = ", ".join(f"{count} {reason}" for reason, count in Counter(reasons.values()).most_common())
+    print(f"{len(jobs)} submission(s) to grade{f' ({why})' if why else ''}, {len(done)} unchanged since graded"
           f"{' (--force regrades them)' if done else ''}; {workers} worker(s).", file=sys.stderr)
     tell = progress or Progress(len(jobs))
 
     def finished(outcome) -> None:
         merge(course, outcome, ledger.get(outcome.job.student, outcome.job.assignment))
-        ledger.record(outcome)
-        if outcome.status != FAILED:
+        ledger.record(outcome, limits)
+        if outcome.status != Status.FAILED:
             assignment = by_name[outcome.job.assignment]
             feedback.write(course, assignment, read_submission(course, assignment, outcome.job.student,
                                                                outcome.status, outcome.detail))
         tell(outcome)
 
-    run(course, jobs, workers, timeout, memory_mib, sandboxed, finished)
+    run(course, jobs, workers, limits, finished)
     return class_results(course, assignments, in_shard, ledger)
 
 
@@ -222,7 +257,8 @@ def class_results(course, assignments, students=None, ledger=None) -> list:
         for student in students:
             entry = ledger.get(student, assignment.name)
             if entry or not course.path("submitted", student, assignment.name).is_dir():
-                results.append(read_submission(course, assignment, student, entry.get("status", NOT_SUBMITTED),
+                results.append(read_submission(course, assignment, student,
+                                               Status(entry.get("status", Status.NOT_SUBMITTED)),
                                                entry.get("detail", "")))
     return results
 
@@ -239,10 +275,11 @@ def merge_courses(target, shards, assignments) -> int:
         theirs = Ledger.of(shard)
         for key, entry in theirs.submissions.items():
             student, assignment = key.split("/")
-            if assignment not in names or entry["status"] == FAILED:
+            if assignment not in names or entry["status"] == Status.FAILED:
                 continue
             job = Job(student, assignment, "", entry["fingerprint"])
-            merge(target, Outcome(job, entry["status"], entry["detail"], shard.db_url), ledger.get(student, assignment))
+            merge(target, Outcome(job, Status(entry["status"]), entry["detail"], shard.db_url),
+                  ledger.get(student, assignment))
             for kind in ("submitted", "autograded", "feedback"):
                 source = shard.path(kind, student, assignment)
                 if source.is_dir() and source.resolve() != target.path(kind, student, assignment).resolve():

@@ -3,7 +3,9 @@
 A grading directory (the demo's, an instructor's) takes its sources from the repository's
 `solutions/` and keeps everything else (release, submitted, autograded, feedback,
 gradebook.db) inside itself, so nbgrader's own tools (formgrader, `nbgrader export`) can
-be pointed at it.
+be pointed at it. Its nbgrader_config.py (`CONFIG`) makes formgrader and nbgrader's feedback
+safe to open on hostile submissions (`SAFETY`, `grader.reports.safe_html`); `secure` adds
+that to a config written before it.
 """
 import os
 import subprocess
@@ -15,12 +17,17 @@ from nbgrader.api import Gradebook
 from grader.pipeline.assignments import SOLUTIONS
 
 COURSE_ID = "how-deep-networks-learn"
+SAFETY = """
+# Formgrader and nbgrader's feedback sanitise students' HTML and leave the hidden tests out.
+import grader.reports.safe_html
+grader.reports.safe_html.configure(c)
+"""
 CONFIG = '''c = get_config()
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
 c.Execute.timeout = {timeout}
-'''
+{safety}'''
 
 
 class NbgraderFailed(RuntimeError):
@@ -36,8 +43,18 @@ class CourseDir:
         """Make the folder and its nbgrader_config.py (sources: the repository's solutions/)."""
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "nbgrader_config.py").write_text(CONFIG.format(course_id=COURSE_ID, source=str(SOLUTIONS),
-                                                                          timeout=self.timeout))
+                                                                          timeout=self.timeout, safety=SAFETY))
         return self
+
+    def secure(self) -> bool:
+        """Append `SAFETY` to an nbgrader_config.py that lacks it (written before it existed);
+        True if it did. Nothing else in the file changes."""
+        config = self.root / "nbgrader_config.py"
+        if SAFETY.strip() in config.read_text():
+            return False
+        with config.open("a") as written:
+            written.write(SAFETY)
+        return True
 
     def path(self, kind: str, *parts) -> Path:
         """A path under release/, submitted/, autograded/ or feedback/."""

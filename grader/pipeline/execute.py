@@ -9,12 +9,15 @@ two outputs of its own: the report (`REPORT_MIME`, with its text) and the score 
 execute_result, nbgrader's partial credit). Whatever the kernel displayed as a result or as a
 report in a test cell is dropped, so nothing the submission prints can set a score.
 
-It survives a kernel that dies (the cell that killed it and every later code cell get an error
-output, so they score 0, and nbgrader goes on to save the grades of the cells that ran) and caps
-what a cell may output. What one execution met is its `Run` (`GradingExecute.last_run`): a
-kernel that did not start is recorded there, and that is never the submission's fault.
+Time is bounded twice: each cell (hidden checks included) by the cell timeout, the notebook by
+its budget. A kernel that dies, that will not stop when a cell is interrupted, or that used up
+the budget ends the run early: every later code cell gets a "not run" error output, so it
+scores 0, and nbgrader goes on to save the grades of the cells that ran. Output is capped per
+cell and per notebook. What one execution met is its `Run` (`GradingExecute.run`): a kernel
+that did not start is recorded there, and that is never the submission's fault.
 """
 import ast
+import math
 import queue
 import shutil
 import tempfile
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
@@ -34,14 +37,16 @@ from grader.checks.remote import Channel, ChannelFailed, ChannelTimedOut, Remote
 from grader.sandbox import bwrap
 from grader.sandbox.kernel import GradingKernelManager
 
-KERNEL_DIED = "KernelDied"
-TIMED_OUT = "CellTimeoutError"
+TIMEOUT_ERROR = "CellTimeoutError"     # nbgrader's error name for a cell that ran out of time
+KERNEL_DIED_ERROR = "KernelDied"
+NOT_RUN_ERROR = "NotRun"
 HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
 REPORT_MIME = "application/x-course-grade-report+json"
 SERVE = "import course_lib.grading_agent; course_lib.grading_agent.serve({!r})"
 KERNEL_OUTPUT_KEPT = 20_000    # bytes of a kernel's own stdout and stderr copied into the worker's log
 GRACE = 5.0                     # seconds an interrupted kernel has to stop before it is killed
-
+DIED = "the kernel died"
+WOULD_NOT_STOP = "a cell ran out of time and would not stop when interrupted, so the kernel was ended"
 
 
 @dataclass
@@ -51,7 +56,8 @@ class Run:
     hidden_seconds: float = 0.0     # of which judging hidden checks, calls into the kernel included
     calls: int = 0                  # calls of the student's functions by the hidden checks
     timeouts: int = 0               # cells that ran out of time
-    kernel_died: bool = False
+    not_run: int = 0                # code cells not run because the run stopped early
+    stopped: str = ""               # why the run stopped early: DIED, WOULD_NOT_STOP, the budget ("" if it did not)
     kernel_failed: str = ""         # why the kernel did not start ("" when it did)
     grader_failed: str = ""         # an error of the hidden checks themselves: ours, never the student's
 
@@ -82,11 +88,11 @@ def matplotlib_font_cache() -> dict:
 
 
 class GradingExecute(Execute):
-    last_run = Run()                # a grading worker runs one notebook at a time
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
     max_notebook_output_bytes = Integer(20_000_000, help="Output kept per notebook; the rest is dropped.").tag(config=True)
     sandboxed = Bool(True, help="Run the kernel in a bubblewrap sandbox.").tag(config=True)
     memory_mib = Integer(2048, help="Memory limit of the kernel's processes.").tag(config=True)
+    notebook_timeout = Integer(300, help="Seconds the whole notebook may run, hidden checks included.").tag(config=True)
     checks = Dict(help="grade_id -> [topic, name, points] of the test cells judged here.").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -96,9 +102,10 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._printed, self._kernel_ready, self._log = {}, False, None
-        run = GradingExecute.last_run = Run()
+        run = self.run = Run()
         self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))     # private to this process
         started = time.perf_counter()
+        self._deadline = time.monotonic() + self.notebook_timeout
         try:
             return super().preprocess(nb, resources, km)
         except Exception as error:
@@ -139,8 +146,11 @@ class GradingExecute(Execute):
         self._kernel_ready = True
         if cell.cell_type != "code":
             return cell, resources
-        if self.last_run.kernel_died:
-            cell.outputs = [_error(KERNEL_DIED, "not run: the kernel died in an earlier cell.")]
+        if not self.run.stopped and self._remaining() <= 0:
+            self.run.stopped = f"the notebook used up its time budget ({self.notebook_timeout} s)"
+        if self.run.stopped:
+            self.run.not_run += 1
+            cell.outputs = [_error(NOT_RUN_ERROR, f"not run: {self.run.stopped}.")]
             return cell, resources
         check = self.checks.get(cell.metadata.get("nbgrader", {}).get("grade_id")) if utils.is_grade(cell) else None
         source = cell.source
@@ -149,17 +159,30 @@ class GradingExecute(Execute):
         try:
             super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self.last_run.kernel_died = True
-            cell.outputs.append(_error(KERNEL_DIED, "the kernel died while running this cell (the process "
+            self.run.stopped = DIED
+            cell.outputs.append(_error(KERNEL_DIED_ERROR, "the kernel died while running this cell (the process "
                                        "exited, crashed, or went over its memory or CPU limit)."))
+        except CellTimeoutError:    # interrupted, the kernel did not answer: it swallows interrupts
+            run_sync(self.km.shutdown_kernel)(now=True)
+            self.run.stopped = WOULD_NOT_STOP
+            cell.outputs.append(_error(TIMEOUT_ERROR, "this cell ran out of time and would not stop when "
+                                       "interrupted, so the kernel was ended."))
         finally:
             cell.source = source
-        if check is not None and not self.last_run.kernel_died:
+        if check is not None and not self.run.stopped:
             cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result" and REPORT_MIME not in o.get("data", {})]
             if not any(o.output_type == "error" for o in cell.outputs):
                 cell.outputs += self._judge_hidden(*check, index)
-        self.last_run.timeouts += any(o.get("ename") == TIMED_OUT for o in cell.outputs)
+        self.run.timeouts += any(o.get("ename") == TIMEOUT_ERROR for o in cell.outputs)
         return cell, resources
+
+    def _remaining(self) -> float:
+        """Seconds left of the notebook's time budget."""
+        return self._deadline - time.monotonic()
+
+    def _get_timeout(self, cell):
+        """A cell's timeout: the cell timeout, or what is left of the budget if that is less."""
+        return max(1, min(self.timeout, math.ceil(self._remaining())))
 
     def _judge_hidden(self, topic, name, points, index) -> list:
         """Outputs of the hidden checks of `name`, judged here on the function in the kernel."""
@@ -167,7 +190,7 @@ class GradingExecute(Execute):
         address = self._channel / f"grading-{index}.sock"
         channel = Channel(address)
         address.chmod(0o777)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + self._get_timeout(None)
         request = self.kc.execute(SERVE.format(str(address)), silent=True, store_history=False, allow_stdin=False)
         try:
             channel.accept(deadline)
@@ -178,24 +201,26 @@ class GradingExecute(Execute):
                 "named": [[m.title, m.key] for m in verdict.named]}}),
                 new_output("execute_result", data={"text/plain": repr(verdict.earned)}, execution_count=None)]
         except ChannelTimedOut as stop:
-            outputs = [_error(TIMED_OUT, f"the hidden checks of {name} ran out of time: {stop}")]
+            outputs = [_error(TIMEOUT_ERROR, f"the hidden checks of {name} ran out of time: {stop}")]
         except ChannelFailed as failure:
             outputs = [_error("GradingChannelFailed", f"the hidden checks of {name} could not run: {failure}")]
         except Exception as error:
-            self.last_run.grader_failed = f"the hidden checks of {name} failed: {type(error).__name__}: {error}"
+            self.run.grader_failed = f"the hidden checks of {name} failed: {type(error).__name__}: {error}"
             raise
         finally:
             channel.close()
-            self.last_run.calls += channel.requests
-            self.last_run.hidden_seconds += time.perf_counter() - started
-        if not run_sync(self._finished)(request, max(deadline - time.monotonic(), 0) + GRACE):
-            self.last_run.kernel_died = True
-            outputs.append(_error(KERNEL_DIED, "the kernel did not stop after its hidden checks and was ended."))
+            self.run.calls += channel.requests
+            self.run.hidden_seconds += time.perf_counter() - started
+        stopped = run_sync(self._finished)(request, max(deadline - time.monotonic(), 0) + GRACE)
+        if stopped:
+            self.run.stopped = stopped
+            outputs.append(_error(TIMEOUT_ERROR if stopped == WOULD_NOT_STOP else KERNEL_DIED_ERROR,
+                                  f"after its hidden checks, {stopped}."))
         return outputs
 
-    async def _finished(self, request: str, seconds: float) -> bool:
-        """Wait for the kernel to end a request, interrupting it when time is up; False if it
-        would not stop (it is then shut down) or died."""
+    async def _finished(self, request: str, seconds: float) -> str:
+        """Wait for the kernel to end a request, interrupting it when time is up: "" when it
+        did, else DIED or WOULD_NOT_STOP (it is then shut down)."""
         for wait, interrupt in ((seconds, True), (GRACE, False)):
             end = time.monotonic() + wait
             while time.monotonic() < end:
@@ -204,13 +229,13 @@ class GradingExecute(Execute):
                 except queue.Empty:
                     break
                 if reply["parent_header"].get("msg_id") == request:
-                    return True
+                    return ""
             if not await self.km.is_alive():
-                return False
+                return DIED
             if interrupt:
                 await self.km.interrupt_kernel()
         await self.km.shutdown_kernel(now=True)
-        return False
+        return WOULD_NOT_STOP
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(repr(msg.get("content", {})))

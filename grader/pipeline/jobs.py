@@ -3,7 +3,9 @@
 A worker imports nbgrader once and grades submission after submission into its own copy
 of the gradebook (its shard), so that workers never write to the same SQLite file; the
 grading process copies each finished submission into the course's gradebook
-(`grader.pipeline.gradebook`). Each submission ends with one of the statuses below.
+(`grader.pipeline.gradebook`). Each submission ends with a `Status`: a fault of the notebook
+itself is known before nbgrader runs (it is not a valid notebook, or its nbgrader metadata is
+broken); anything that fails after that is ours, "grading failed", and is retried next run.
 """
 import contextlib
 import logging
@@ -18,15 +20,15 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.pipeline.assignments import SOLUTIONS
-from grader.pipeline.execute import GradingExecute, Run, hidden_calls
-from grader.reports.scores import GRADED, KERNEL_DIED, MISSING, NOT_RUN, REFUSED, TIMED_OUT, UNREADABLE
+from grader.pipeline.execute import DIED, GradingExecute, Run, hidden_calls
+from grader.pipeline.status import Status
 
-FAILED = "grading failed"       # our own error: nothing is recorded, the next run retries
 KERNEL_STARTS = 2               # tries to start a notebook's kernel before the job fails
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
@@ -40,9 +42,18 @@ class Job:
 
 
 @dataclass(frozen=True)
+class GradingLimits:
+    """What a submission may use while it is graded, and whether its kernel is confined."""
+    timeout: int = 60               # seconds per cell (hidden checks of a cell included)
+    notebook_timeout: int = 300     # seconds per notebook
+    memory_mib: int = 2048          # per kernel
+    sandboxed: bool = True          # False: student code runs unconfined (see the README)
+
+
+@dataclass(frozen=True)
 class Outcome:
     job: Job
-    status: str
+    status: Status
     detail: str = ""
     shard: str = ""             # db_url of the gradebook holding the result ("" when none)
     seconds: float = 0.0        # the whole job, in the worker
@@ -55,17 +66,19 @@ class Worker:
     """Settings of one worker process; `start` is the process pool's initializer."""
     current = None
 
-    def __init__(self, root: Path, gradebook: Path, timeout: int, memory_mib: int, sandboxed: bool):
+    def __init__(self, root: Path, gradebook: Path, limits: GradingLimits):
         self.root = root
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        self.config.Execute.timeout = timeout
-        self.config.GradingExecute.memory_mib = memory_mib
-        self.config.GradingExecute.sandboxed = sandboxed
+        self.config.Execute.timeout = limits.timeout
+        self.config.GradingExecute.notebook_timeout = limits.notebook_timeout
+        self.config.GradingExecute.memory_mib = limits.memory_mib
+        self.config.GradingExecute.sandboxed = limits.sandboxed
         self.shard = root / "course_grade" / "shards" / f"worker-{os.getpid()}.db"
         self.shard.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(gradebook, self.shard)
         self.log = root / "course_grade" / "logs" / f"worker-{os.getpid()}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.running = running_folder(root) / str(os.getpid())
 
     @classmethod
     def start(cls, *args) -> None:
@@ -81,16 +94,26 @@ class Worker:
         logger.propagate = False
 
 
+def running_folder(root: Path) -> Path:
+    """Where each worker names the job it is running (a file named after its pid), so that the
+    grading process knows which jobs were running when a worker died."""
+    return root / "course_grade" / "running"
+
+
 def grade_job(job: Job) -> Outcome:
     """Run in a worker: grade `job` into the worker's shard and say how it ended."""
     worker = Worker.current
     started = time.perf_counter()
+    worker.running.parent.mkdir(parents=True, exist_ok=True)
+    worker.running.write_text(f"{job.student}/{job.assignment}")
     run = Run()
     try:
         status, detail, run = _grade(worker, job)
     except Exception as error:     # a bug of ours must not stop the class
-        status, detail = FAILED, f"{type(error).__name__}: {error}"
-    shard = f"sqlite:///{worker.shard}" if status not in (*NOT_RUN, FAILED) else ""
+        status, detail = Status.FAILED, f"{type(error).__name__}: {error}"
+    finally:
+        worker.running.unlink(missing_ok=True)
+    shard = f"sqlite:///{worker.shard}" if not status.not_run and status != Status.FAILED else ""
     return Outcome(job, status, detail, shard, time.perf_counter() - started, run.seconds, run.hidden_seconds,
                    run.calls)
 
@@ -107,43 +130,54 @@ def _grade(worker: Worker, job: Job):
     notebook = folder / job.notebook
     odd = [p.relative_to(folder) for p in submitted_files(folder) if p.is_symlink() or not p.is_file()]
     if odd:
-        return REFUSED, ("only regular files are graded, and the submission holds links or special files: "
-                         + ", ".join(map(str, sorted(odd)[:5]))), Run()
+        return Status.REFUSED, ("only regular files are graded, and the submission holds links or special "
+                                "files: " + ", ".join(map(str, sorted(odd)[:5]))), Run()
     if not notebook.is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
-        return MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""), Run()
+        return Status.MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""), Run()
     try:
-        nbformat.validate(nbformat.read(notebook, as_version=4))
+        submitted = nbformat.read(notebook, as_version=4)
+        nbformat.validate(submitted)
+        MetadataValidator().validate_nb(submitted)
     except Exception as error:
-        return UNREADABLE, _first_line(f"{type(error).__name__}: {error}"), Run()
+        return Status.UNREADABLE, _first_line(f"{type(error).__name__}: {error}"), Run()
     for _ in range(KERNEL_STARTS):
         errors, run = _autograde(worker, job)
         if not run.kernel_failed:
             break
     else:
-        return FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run
+        return Status.FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run
     if run.grader_failed:
-        return FAILED, _first_line(run.grader_failed), run
+        return Status.FAILED, _first_line(run.grader_failed), run
     if errors is not None:
-        return UNREADABLE, "nbgrader could not grade it: " + (errors[0] if errors else "see the worker log"), run
-    if run.kernel_died:
-        return KERNEL_DIED, "", run
-    if run.timeouts:
-        return TIMED_OUT, f"{run.timeouts} cell(s) ran out of time", run
-    return GRADED, "", run
+        return Status.FAILED, "nbgrader failed: " + (errors[0] if errors else "see the worker log"), run
+    if run.stopped == DIED:
+        return Status.KERNEL_DIED, _not_run(run), run
+    if run.timeouts or run.stopped:
+        timeouts = [f"{run.timeouts} cell(s) ran out of time"] if run.timeouts else []
+        return Status.TIMED_OUT, "; ".join(filter(None, timeouts + [_not_run(run)])), run
+    return Status.GRADED, "", run
+
+
+def _not_run(run: Run) -> str:
+    """Why the run stopped early, with the number of cells it left out ("" if none)."""
+    return f"{run.not_run} later cell(s) not run: {run.stopped}" if run.not_run else ""
 
 
 def _autograde(worker: Worker, job: Job):
     """Run nbgrader's Autograde on the job: (None if it succeeded, else the errors it logged;
     the Run of its execution)."""
     config = _job_config(worker, job)
-    GradingExecute.last_run = Run()
-    try:
-        with logged_errors() as errors:
-            Autograde(coursedir=CourseDirectory(config=config), config=config).start()
-        return None, GradingExecute.last_run
-    except Exception:
-        return errors, GradingExecute.last_run
+    autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
+    with logged_errors() as logged:
+        try:
+            autograde.start()
+            errors = None
+        except Exception:
+            errors = logged
+    exporter = autograde.exporter if autograde.trait_has_value("exporter") else None
+    executions = [p for p in getattr(exporter, "_preprocessors", []) if isinstance(p, GradingExecute)]
+    return errors, getattr(executions[0], "run", Run()) if executions else Run()
 
 
 def _job_config(worker: Worker, job: Job):

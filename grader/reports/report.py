@@ -2,7 +2,7 @@
 
 Every function takes `results`, a list of grader.reports.scores.SubmissionResult, one per
 student x assignment. Means, medians and pass rates count the submissions whose notebook
-ran (status in RAN: graded, or graded up to a timeout or a dead kernel); the others
+ran (`Status.ran`: graded, or graded up to a timeout or a dead kernel); the others
 (missing or unreadable notebook, not submitted) are counted by status, not averaged in as
 zeros. A named mistake is a diagnosis of the form "Title [key]", counted once per student
 and exercise.
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
-from grader.reports.scores import RAN, STATUSES
+from grader.pipeline.status import Status
 
 # `nbgrader export`'s CSV columns, in its order (nbgrader/plugins/export.py, CsvExportPlugin).
 NBGRADER_EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
@@ -203,15 +203,14 @@ def exercise_columns(results) -> list:
 
 
 def status_counts(results) -> dict:
-    """{status: number of results}, statuses in STATUSES order, then any other in order of appearance."""
-    counts = Counter(r.status for r in results)
-    order = [s for s in STATUSES if s in counts] + [s for s in counts if s not in STATUSES]
-    return {status: counts[status] for status in order}
+    """{status: number of results}, in the order of `Status`."""
+    counts = Counter(Status(r.status) for r in results)
+    return {status: counts[status] for status in Status if status in counts}
 
 
 def ran(results) -> list:
-    """The results whose notebook ran (status in RAN)."""
-    return [r for r in results if r.status in RAN]
+    """The results whose notebook ran."""
+    return [r for r in results if Status(r.status).ran]
 
 
 def max_total(results) -> float:
@@ -339,7 +338,7 @@ def student_table(group: list) -> str:
     rows = []
     for result in group:
         scores = {e.name: e for e in result.exercises}
-        cells = [exercise_cell(scores.get(name), result.status in RAN) for name in names]
+        cells = [exercise_cell(scores.get(name), Status(result.status).ran) for name in names]
         rows.append([html.escape(result.student)] + cells
                     + [f"{points(result.total)}/{points(result.max_total)}", html.escape(result.status)])
     return html_table(["student"] + [html.escape(n) for n in names] + ["total", "status"], rows)

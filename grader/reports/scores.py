@@ -9,17 +9,11 @@ from nbgrader.api import MissingEntry
 from course_lib.checking import MISTAKE_MARK
 from grader import mistakes
 from grader.pipeline.execute import REPORT_MIME
+from grader.pipeline.status import Status
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>[^\n\[\]]{1,200}) \[(?P<key>\w{1,80})\]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 NAMED_DIAGNOSIS = re.compile(r"^(?P<title>.+) \[(?P<key>\w+)\]$")
-
-# How grading a submission ended, in the order reports list them.
-GRADED, MISSING, UNREADABLE, REFUSED, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED = (
-    "graded", "missing notebook", "unreadable notebook", "refused", "timed out", "kernel died", "not submitted")
-STATUSES = (GRADED, MISSING, UNREADABLE, REFUSED, TIMED_OUT, KERNEL_DIED, NOT_SUBMITTED)
-RAN = (GRADED, TIMED_OUT, KERNEL_DIED)     # the notebook ran: its scores are the student's work
-NOT_RUN = (MISSING, UNREADABLE, REFUSED)   # handed in, but nothing could run: every exercise scores 0
 
 
 @dataclass
@@ -41,7 +35,7 @@ class ExerciseResult:
 class SubmissionResult:
     student: str
     assignment: str
-    status: str                 # one of STATUSES, or grader.pipeline.jobs.FAILED
+    status: Status
     exercises: list = field(default_factory=list)
     detail: str = ""
 
@@ -121,7 +115,7 @@ def messages(cell) -> list:
     return [m for m in found if m]
 
 
-def read_submission(course, assignment, student, status: str = "", detail: str = "") -> SubmissionResult:
+def read_submission(course, assignment, student, status: Status = None, detail: str = "") -> SubmissionResult:
     """Scores, diagnoses and messages of one student's graded assignment.
 
     `status` is what grading said (the ledger's); without it, a graded notebook means
@@ -138,11 +132,12 @@ def read_submission(course, assignment, student, status: str = "", detail: str =
         except MissingEntry:
             cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
             grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}
-    if not status:
+    if status is None:
         folder = course.path("submitted", student, assignment.name)
-        status = GRADED if graded.exists() else MISSING if folder.exists() else NOT_SUBMITTED
+        status = Status.GRADED if graded.exists() else Status.MISSING if folder.exists() else Status.NOT_SUBMITTED
+    status = Status(status)
     cells = {}
-    if graded.exists() and status not in (*NOT_RUN, NOT_SUBMITTED):
+    if graded.exists() and status.ran:
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
     known = mistakes.named(assignment.topic)
     exercises = []

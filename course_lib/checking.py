@@ -10,6 +10,8 @@ import inspect
 import io
 import json
 import os
+import re
+import textwrap
 import warnings
 from importlib import resources
 
@@ -21,6 +23,7 @@ MISTAKE_MARK = "Named mistake:"
 NOT_IMPLEMENTED = "is not implemented yet"
 RTOL = 1e-6
 MISTAKE_RTOL = 1e-4     # a result this close to a catalogued mistake's is named as that mistake
+HINT_WIDTH = 80         # hints are wrapped here, so a notebook's output never breaks a word
 MUTATION = ("Input modified in place",
             "Graded functions must leave their inputs unchanged, because the caller may still need "
             "them (to plot a path, or to retry a step). Work on a copy (w = w.copy(); w -= ...) or "
@@ -36,8 +39,16 @@ class CheckFailed(AssertionError):
 
 
 def mistake_message(key: str, title: str, hint: str) -> str:
-    """The one format in which every check names a catalogued mistake."""
-    return f"{MISTAKE_MARK} {title} [{key}]\n  {hint}"
+    """The one format in which every check names a catalogued mistake: its title and key on one
+    line, then the hint, indented and wrapped at HINT_WIDTH characters between words."""
+    hint = textwrap.fill(" ".join(hint.split()), width=HINT_WIDTH, initial_indent="  ", subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
+    return f"{MISTAKE_MARK} {title} [{key}]\n{hint}"
+
+
+# a mistake_message inside a longer text: its title line, then its indented hint lines
+MISTAKE_BLOCK = re.compile(rf"^{re.escape(MISTAKE_MARK)} (?P<title>[^\n\[\]]{{1,200}}) \[(?P<key>\w{{1,80}})\]\n"
+                           r"(?:  [^\n]*(?:\n|$))*", re.M)
 
 
 @contextlib.contextmanager
@@ -74,7 +85,7 @@ def _restore_fd(fd, saved):
         os.close(saved)
 
 
-class Outcome:
+class Call:
     """What one call of a student's function did: its result, its exception, mutated inputs."""
 
     def __init__(self, result=None, error=None, mutated=()):
@@ -92,7 +103,7 @@ class Outcome:
         return None
 
 
-def invoke(fn, kwargs: dict) -> Outcome:
+def invoke(fn, kwargs: dict) -> Call:
     """Call fn(**copies of kwargs) quietly; record its result, exception and mutated inputs.
 
     Random generators are passed as they are, so the caller sees how far fn advanced them.
@@ -103,9 +114,9 @@ def invoke(fn, kwargs: dict) -> Outcome:
         with quiet():
             result = fn(**given)
     except Exception as error:  # the student's code may raise anything
-        return Outcome(error=error)
+        return Call(error=error)
     mutated = [k for k, v in kwargs.items() if not _same(v, given[k])]
-    return Outcome(result=result, mutated=mutated)
+    return Call(result=result, mutated=mutated)
 
 
 def _same(before, after) -> bool:
@@ -227,12 +238,17 @@ def check_against_fixture(fn, topic: str, name: str) -> None:
               "against stored values). Grading runs more cases.")
         return
     wrong = [n for o, e, n in zip(outputs, expected, names) if relative_difference(o, e) > RTOL]
-    message = f"{name} returns the right shapes, but {', '.join(wrong)} differ from the stored result."
+    message = f"{name} returns the right shapes, but {outputs_differ(wrong)} from the stored result."
     for mistake in spec["mistakes"]:
         fingerprint = [np.array(m) for m in mistake["outputs"]]
         if matches_mistake(outputs, fingerprint):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
     raise CheckFailed(message + " Compare your code with the update rule above, term by term.")
+
+
+def outputs_differ(outputs) -> str:
+    """"w_new differs" or "w_new, v_new differ": the outputs that differ, with the verb agreeing."""
+    return f"{', '.join(outputs)} {'differs' if len(outputs) == 1 else 'differ'}"
 
 
 def companion(fn, name: str):

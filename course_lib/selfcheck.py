@@ -13,27 +13,38 @@ import io
 import pkgutil
 import re
 import subprocess
+import sys
 import textwrap
+import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import course_lib.checks
 from course_lib.checking import MISTAKE_MARK, NOT_IMPLEMENTED
 
-PASSED, FAILED, MISTAKE, NOT_ATTEMPTED, ERROR = "passed", "failed", "named mistake", "not attempted", "error"
-STATES = (PASSED, MISTAKE, FAILED, NOT_ATTEMPTED, ERROR)  # the order of the report's count line
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$\n?", re.M | re.S)
 CELL_TIMEOUT = 120  # seconds a cell may run in `course check` before it is interrupted
 
 
+class State(StrEnum):
+    """What an exercise's visible check said, in the order of the report's count line."""
+    PASSED = "passed"
+    MISTAKE = "named mistake"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"
+    NOT_RUN = "not run yet"     # check_all: the cell that defines the function has not run in this kernel
+    ERROR = "error"
+
+
 @dataclass
-class Status:
+class ExerciseCheck:
     exercise: str       # the graded function's name
-    state: str          # PASSED, FAILED, MISTAKE, NOT_ATTEMPTED or ERROR
+    state: State
     message: str = ""   # what the check said (empty when it passed)
 
 
-def judge(exercise: str, error_name: str, message: str, unfinished: bool = False) -> Status:
+def judge(exercise: str, error_name: str, message: str, unfinished: bool = False) -> ExerciseCheck:
     """The status of an exercise whose check raised `error_name` with `message`.
 
     `unfinished`: the student's function still raises NotImplementedError, so it is not
@@ -41,12 +52,12 @@ def judge(exercise: str, error_name: str, message: str, unfinished: bool = False
     """
     if (unfinished or error_name == "NotImplementedError"
             or message.startswith(f"{exercise} {NOT_IMPLEMENTED}")):
-        return Status(exercise, NOT_ATTEMPTED)
+        return ExerciseCheck(exercise, State.NOT_ATTEMPTED)
     if error_name == "CheckFailed":
-        return Status(exercise, MISTAKE if MISTAKE_MARK in message else FAILED, message)
+        return ExerciseCheck(exercise, State.MISTAKE if MISTAKE_MARK in message else State.FAILED, message)
     if error_name == "KeyboardInterrupt":
-        return Status(exercise, ERROR, f"stopped after {CELL_TIMEOUT} s: does it loop forever?")
-    return Status(exercise, ERROR, f"{error_name}: {message}".rstrip(": "))
+        return ExerciseCheck(exercise, State.ERROR, f"stopped after {CELL_TIMEOUT} s: does it loop forever?")
+    return ExerciseCheck(exercise, State.ERROR, f"{error_name}: {message}".rstrip(": "))
 
 
 def report(title: str, statuses: list) -> str:
@@ -57,9 +68,9 @@ def report(title: str, statuses: list) -> str:
     lines = [title]
     for s in statuses:
         lines.append(f"  {s.exercise.ljust(width)}{s.state}")
-        if s.message and s.state != PASSED:
+        if s.message and s.state != State.PASSED:
             lines.append(textwrap.indent(s.message.strip(), "      "))
-    counts = {state: sum(s.state == state for s in statuses) for state in STATES}
+    counts = {state: sum(s.state == state for s in statuses) for state in State}
     lines.append("  " + ", ".join(f"{n} {state}" for state, n in counts.items() if n) + f" (of {len(statuses)})")
     return "\n".join(lines)
 
@@ -73,15 +84,14 @@ def check_all(namespace: dict, topic: str = None) -> None:
 
 
 def check_namespace(namespace: dict, topic: str) -> list:
-    """Run each visible check of `topic` on the function of the same name in `namespace`."""
-    checks = visible_checks(topic)
-    order = list(namespace)
-    names = sorted(checks, key=lambda n: order.index(n) if n in namespace else len(order))
-    return [run_check(checks[n], n, namespace.get(n)) for n in names]
+    """Run each visible check of `topic` on the function of the same name in `namespace`, in the
+    order of the notebook, whichever cells have run."""
+    return [run_check(check, name, namespace.get(name)) for name, check in visible_checks(topic).items()]
 
 
 def visible_checks(topic: str) -> dict:
-    """function name -> its visible check, from course_lib.checks.<topic>."""
+    """function name -> its visible check, from course_lib.checks.<topic>, in the order of the
+    module, which is the order of the notebook's exercises."""
     module = importlib.import_module(f"course_lib.checks.{topic}")
     return {name.removeprefix("check_"): fn for name, fn in vars(module).items()
             if name.startswith("check_") and inspect.isfunction(fn) and fn.__module__ == module.__name__}
@@ -102,17 +112,17 @@ def topic_of(namespace: dict) -> str:
     return best
 
 
-def run_check(check, name: str, fn) -> Status:
+def run_check(check, name: str, fn) -> ExerciseCheck:
     """Run one visible check on the student's function; its printed line is kept as the message."""
     if fn is None:
-        return Status(name, NOT_ATTEMPTED, f"{name} is not defined: run the cell that defines it.")
+        return ExerciseCheck(name, State.NOT_RUN, f"{name} is not defined: run the cell that defines it.")
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
             check(fn)
     except Exception as error:  # the student's code may raise anything
         return judge(name, type(error).__name__, str(error), _raises_not_implemented(fn))
-    return Status(name, PASSED, printed.getvalue().strip())
+    return ExerciseCheck(name, State.PASSED, printed.getvalue().strip())
 
 
 def _raises_not_implemented(fn) -> bool:
@@ -134,14 +144,51 @@ def check_path(path) -> int:
         raise SystemExit(f"no notebooks (*.ipynb) in {path}")
     failed = False
     for notebook in notebooks:
-        statuses = check_notebook(notebook)
+        statuses = check_notebook(notebook, progress=Progress(notebook))
         print(report(str(notebook), statuses) + "\n", flush=True)
-        failed |= any(s.state != PASSED for s in statuses)
+        failed |= any(s.state != State.PASSED for s in statuses)
     return 1 if failed else 0
 
 
-def check_notebook(path, timeout: int = CELL_TIMEOUT) -> list:
-    """Run a copy of the notebook, hidden tests removed, in a fresh kernel; the status of each exercise."""
+class Progress:
+    """What `course check` shows on stderr while a notebook runs: a line per exercise checked and,
+    on a terminal, a line kept up to date with the cell running."""
+
+    def __init__(self, path, stream=None):
+        self.path, self.stream = path, stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.cells, self.exercises, self.checked = 0, 0, 0
+        self.started = time.perf_counter()
+
+    def start(self, notebook) -> None:
+        self.cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+        self.exercises = sum(bool(_test_of(cell)) for cell in notebook.cells)
+        self._write(f"Checking {self.path}: {self.exercises} exercises, {self.cells} code cells to run")
+
+    def cell_done(self, cell, cell_index, **_) -> None:
+        """nbclient's on_cell_executed hook."""
+        elapsed = time.perf_counter() - self.started
+        name = _test_of(cell)
+        if name:
+            self.checked += 1
+            self._write(f"  [{self.checked}/{self.exercises}] {name} checked, {elapsed:.0f} s")
+        elif self.live:
+            self.stream.write(f"\r\033[K  cell {cell_index + 1} of the notebook, {elapsed:.0f} s")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _write(self, line: str) -> None:
+        self.stream.write(("\r\033[K" if self.live else "") + line + "\n")
+        self.stream.flush()
+
+
+def check_notebook(path, timeout: int = CELL_TIMEOUT, progress: Progress = None) -> list:
+    """Run a copy of the notebook, hidden tests removed, in a fresh kernel; the status of each exercise.
+    With `progress`, say on the way which exercises were checked."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -155,10 +202,16 @@ def check_notebook(path, timeout: int = CELL_TIMEOUT) -> list:
             cell.outputs, cell.execution_count = [], None  # a saved notebook's old results are not evidence
     client = NotebookClient(notebook, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             resources={"metadata": {"path": str(Path(path).resolve().parent)}})
+    if progress is not None:
+        progress.start(notebook)
+        client.on_cell_executed = progress.cell_done
     try:
         client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are not the student's
     except DeadKernelError:
         pass  # the cells that did not run are reported as errors below
+    finally:
+        if progress is not None:
+            progress.finish()
     return statuses_of(notebook)
 
 
@@ -174,15 +227,15 @@ def statuses_of(notebook) -> list:
         answer_error = _error_of(answer) if answer is not None else None
         error = _error_of(cell)
         if answer_error is not None and "raise NotImplementedError" not in answer.source:
-            statuses.append(Status(name, ERROR, "the cell that defines it raised "
+            statuses.append(ExerciseCheck(name, State.ERROR, "the cell that defines it raised "
                                    f"{answer_error.ename}: {answer_error.evalue}".rstrip(": ")))
         elif cell.get("execution_count") is None:
-            statuses.append(Status(name, ERROR, "its check did not run: the kernel stopped before it."))
+            statuses.append(ExerciseCheck(name, State.ERROR, "its check did not run: the kernel stopped before it."))
         elif error is not None:
             unfinished = answer is not None and "raise NotImplementedError" in answer.source
             statuses.append(judge(name, error.ename, error.evalue, unfinished))
         else:
-            statuses.append(Status(name, PASSED))
+            statuses.append(ExerciseCheck(name, State.PASSED))
     return statuses
 
 

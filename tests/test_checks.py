@@ -122,3 +122,102 @@ def test_partial_credit_is_a_plain_float_within_the_points(assignment, points):
         for mistake in mistakes.MISTAKES[name]:
             earned, _ = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic), points)
             assert type(earned) is float and 0.0 <= earned < points
+
+
+# --- generalization_cv: answers that use the generator or their own helpers in other correct ways -----------
+CV_OWN_HELPERS = '''
+def kfold_indices(n, k, rng):
+    folds = np.array_split(rng.permutation(n), k)
+    return [(np.concatenate(folds[:i] + folds[i + 1:]), folds[i]) for i in range(k)]
+
+
+def cross_validate(fit, loss, X, y, k, rng):
+    losses = []
+    for train, val in kfold_indices(len(y), k, rng):
+        losses.append(loss(y[val], fit(X[train], y[train])(X[val])))
+    return np.array(losses, dtype=float)
+
+
+def select_by_cv(candidates, make_fit, loss, X, y, k, rng):
+    scores = []
+    for candidate in candidates:
+        folds = kfold_indices(len(y), k, copy.deepcopy(rng))   # the same folds for every candidate
+        fit = make_fit(candidate)
+        scores.append(np.mean([loss(y[val], fit(X[train], y[train])(X[val])) for train, val in folds]))
+    scores = np.array(scores, dtype=float)
+    return candidates[int(np.argmin(scores))], scores
+'''
+
+
+def cv_notebook(kfold=None) -> dict:
+    """The functions of a notebook whose cross_validate and select_by_cv call its own kfold_indices;
+    with `kfold`, a catalogued mistake, that kfold_indices is the mistaken one."""
+    import copy
+    from grader.authoring.sample_class import source_as
+    namespace = {"np": np, "copy": copy}
+    exec(compile(CV_OWN_HELPERS, "<submission>", "exec"), namespace)
+    if kfold is not None:
+        exec(compile(source_as(kfold.implementation, "kfold_indices"), "<submission>", "exec"), namespace)
+    return namespace
+
+
+def test_select_by_cv_that_leaves_the_callers_generator_untouched_earns_full_marks():
+    """Drawing the same folds for every candidate from a copy of rng is correct: the docstring does not ask
+    that the caller's generator advance, so the checks judge what the function returns (they crashed)."""
+    from conftest import ASSIGNMENTS
+    cv = next(a for a in ASSIGNMENTS if a.topic == "generalization_cv")
+    fn = cv_notebook()["select_by_cv"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        visible(cv, "select_by_cv")(fn)
+    earned, report = hidden(cv, "select_by_cv", fn)
+    assert earned == 2.0, report
+
+
+@pytest.mark.parametrize("name, key", [(name, key) for name in ("cross_validate", "select_by_cv")
+                                       for key in ("floor_fold_size", "overlapping_folds", "val_in_training")]
+                         + [("cross_validate", "no_shuffle")])   # select_by_cv's checks do not ask for a shuffle
+def test_a_right_function_on_the_students_wrong_kfold_indices_blames_kfold_indices(name, key):
+    from conftest import ASSIGNMENTS
+    from grader.mistakes.generalization_cv import MISTAKES
+    cv = next(a for a in ASSIGNMENTS if a.topic == "generalization_cv")
+    fn = cv_notebook(next(m for m in MISTAKES["kfold_indices"] if m.key == key))[name]
+    with pytest.raises(CheckFailed) as failure, contextlib.redirect_stdout(io.StringIO()):
+        visible(cv, name)(fn)
+    earned, report = hidden(cv, name, fn)
+    for said in (str(failure.value), report):
+        assert "your kfold_indices draws, and kfold_indices is wrong" in said, said
+        assert "Named mistake" not in said, f"a mistake of {name} is named:\n{said}"
+    assert earned < 2.0
+
+
+def test_a_named_conceptual_mistake_earns_little(assignment):
+    """A mistake that misses the idea (a permutation for a bootstrap sample) earns at most CONCEPTUAL_SHARE of
+    the points, however many cases cannot tell it apart (a permutation of one row is a bootstrap sample)."""
+    from grader.checks.judge import CONCEPTUAL_SHARE
+    _, _, mistakes = topic_modules(assignment.topic)
+    for name in graded_functions(assignment):
+        for mistake in mistakes.MISTAKES[name]:
+            if mistake.conceptual:
+                earned, report = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic))
+                assert earned <= 2.0 * CONCEPTUAL_SHARE, f"{name}: {mistake.key} earned {earned}\n{report}"
+
+
+def test_bootstrap_without_replacement_earns_little():
+    from conftest import ASSIGNMENTS
+    from grader.mistakes.generalization_cv import MISTAKES
+    cv = next(a for a in ASSIGNMENTS if a.topic == "generalization_cv")
+    permutation = next(m for m in MISTAKES["bootstrap_indices"] if m.key == "permutation")
+    earned, report = hidden(cv, "bootstrap_indices", as_submission(permutation.implementation, "bootstrap_indices"))
+    assert earned <= 0.5 and "[permutation]" in report, report
+
+
+def test_a_report_names_each_mistake_once_and_does_not_repeat_the_cases_label(assignment):
+    _, _, mistakes = topic_modules(assignment.topic)
+    repeated = re.compile(r"✗ (?P<label>[^:\n]+): For (?P<inputs>[^:\n]+):")
+    for name in graded_functions(assignment):
+        for mistake in mistakes.MISTAKES[name]:
+            _, report = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic))
+            named = re.findall(r"^Named mistake: .* \[(\w+)\]$", report, re.M)
+            assert len(named) == len(set(named)) and report.count("Named mistake:") == len(named), report
+            for line in repeated.finditer(report):
+                assert not all(p.strip() in line["label"] for p in line["inputs"].split(",")), line[0]

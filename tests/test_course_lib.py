@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.checking import CheckFailed, check_output, companion, index_coverage, invoke, quiet
+from course_lib.checking import (HINT_WIDTH, CheckFailed, check_against_fixture, check_output, companion, index_coverage,
+                                 invoke, mistake_message, quiet)
 from course_lib.gradcheck import numerical_gradient, relative_error
 from course_lib.objectives import elongated_bowl, rosenbrock, saddle
 from course_lib.optimize import run_updates
@@ -120,3 +121,22 @@ def test_course_lib_defines_no_graded_function_and_never_imports_grader():
         imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
         modules = [a.name for n in imports for a in n.names] + [n.module or "" for n in imports if isinstance(n, ast.ImportFrom)]
         assert not any(m == "grader" or m.startswith("grader.") for m in modules), f"{path} imports grader"
+
+
+def test_one_output_that_differs_takes_a_singular_verb():
+    with pytest.raises(CheckFailed, match=r"but w_new differs from the stored result"):
+        check_against_fixture(lambda w, grad, lr: w + lr * grad, "gradient_descent", "gd_step")
+    with pytest.raises(CheckFailed, match=r"but w_new, velocity_new differ from the stored result"):
+        check_against_fixture(lambda w, grad, velocity, lr, beta: (w + 1.0, velocity + 1.0),
+                              "gradient_descent", "momentum_step")
+
+
+def test_every_hint_is_wrapped_between_words_within_the_hint_width():
+    from grader.pipeline.assignments import all_assignments
+    for topic in [a.topic for a in all_assignments()]:
+        for mistakes in topic_modules(topic)[2].MISTAKES.values():
+            for m in mistakes:
+                title, *hint = mistake_message(m.key, m.title, m.hint).splitlines()
+                assert title == f"Named mistake: {m.title} [{m.key}]"
+                assert all(line.startswith("  ") and len(line) <= HINT_WIDTH for line in hint), hint
+                assert " ".join(line.strip() for line in hint) == " ".join(m.hint.split())

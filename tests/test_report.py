@@ -1,9 +1,11 @@
 """The class report: CSV checked against nbgrader's own export, summary, HTML page, empty class."""
 import base64
 import csv
+import io
 import os
 import re
 import sys
+import time
 import warnings
 from datetime import datetime
 
@@ -17,6 +19,9 @@ from grader.reports.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rat
                            write_csv, write_html, write_report)
 from grader.mistakes import named
 from grader.pipeline.execute import REPORT_MIME
+from grader.pipeline.jobs import Job, Outcome
+from grader.pipeline.progress import Progress
+from grader.pipeline.status import Status
 from grader.reports.scores import ExerciseResult, SubmissionResult, diagnoses, messages
 
 GD, ADAPTIVE = "01_gradient_descent", "02_adaptive_lr"
@@ -270,3 +275,35 @@ def test_a_named_mistake_outside_the_catalogue_is_not_counted():
     assert diagnoses(printed, KNOWN) == []
     raised = new_code_cell(outputs=[new_output("error", ename="CheckFailed", evalue=forged, traceback=[])])
     assert diagnoses(raised, KNOWN) == [forged.strip()]     # an ordinary failed check, then
+
+
+def test_the_feedback_page_names_a_mistake_once_with_its_hint():
+    """The named mistake is shown once, above what the checks said, not again in each message."""
+    import html
+    from course_lib.checking import mistake_message
+    from grader.mistakes.gradient_descent import MISTAKES
+    from grader.reports.feedback import render
+    mistake = MISTAKES["momentum_step"][0]
+    said = mistake_message(mistake.key, mistake.title, mistake.hint)
+    exercise = ExerciseResult("momentum_step", 0.0, 2.0, [f"{mistake.title} [{mistake.key}]"],
+                              [f"CheckFailed: momentum_step returns the right shapes, but w_new differs.\n{said}",
+                               f"Hidden checks of momentum_step: 0 of 5 cases pass.\n"
+                               f"  ✗ one step: w_new differs.\n{said}"])
+    page = html.unescape(render(SubmissionResult("ada", GD, "graded", [exercise])))
+    assert page.count(f"[{mistake.key}]") == 1, page
+    assert page.count(mistake.hint) == 1 and "but w_new differs." in page and "✗ one step: w_new differs." in page
+
+
+def test_the_progress_bar_estimate_keeps_moving_while_a_long_submission_runs(monkeypatch):
+    """Two of four submissions done after 10 s: about 10 s left; 25 s in, with none done
+    since, the bar says it is 5 s over its estimate instead of staying at "10 s left"."""
+    clock = iter([100.0, 110.0, 110.0])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    progress = Progress(4, stream=io.StringIO())
+    job = Job("ada", "01_gradient_descent", "gradient_descent.ipynb", "")
+    assert progress.bar(100.0).endswith("0 s, estimating the time left")
+    progress(Outcome(job, Status.GRADED))
+    progress(Outcome(job, Status.GRADED))
+    assert progress.bar(110.0).endswith("10 s, about 10 s left")
+    assert progress.bar(115.0).endswith("15 s, about 5 s left")
+    assert progress.bar(125.0).endswith("25 s, 5 s longer than estimated")

@@ -10,8 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course_lib.checking import load_fixture
-from course_lib.selfcheck import (ERROR, FAILED, HIDDEN_TESTS, MISTAKE, NOT_ATTEMPTED, PASSED, check_all,
-                                  check_namespace, check_path, topic_of, visible_checks)
+from course_lib.selfcheck import HIDDEN_TESTS, State, check_all, check_namespace, check_path, topic_of, visible_checks
 from grader.pipeline.assignments import RELEASE, select
 from grader.mistakes.gradient_descent import MISTAKES
 from grader.reference import gradient_descent as reference
@@ -35,7 +34,7 @@ def states(output: str) -> dict:
     """exercise -> status, from the report's one line per exercise."""
     found = {}
     for line in output.splitlines():
-        match = re.match(r"^  (\w+)\s+(passed|failed|named mistake|not attempted|error)$", line)
+        match = re.match(r"^  (\w+)\s+(passed|failed|named mistake|not attempted|not run yet|error)$", line)
         if match:
             found[match[1]] = match[2]
     return found
@@ -54,8 +53,14 @@ def mistaken_notebook(folder: Path) -> Path:
 def test_cli_on_a_solutions_notebook_reports_every_exercise_passed():
     done = course_check(FIRST.source)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert states(done.stdout) == dict.fromkeys(EXERCISES, PASSED)
+    assert states(done.stdout) == dict.fromkeys(EXERCISES, State.PASSED)
     assert f"{len(EXERCISES)} passed (of {len(EXERCISES)})" in done.stdout
+    # progress while it runs, on stderr: the notebook, then a line per exercise as its check runs
+    progress = done.stderr.splitlines()
+    assert progress[0].startswith(f"Checking {FIRST.source}: {len(EXERCISES)} exercises"), done.stderr
+    checked = [re.match(r"^  \[(\d+)/(\d+)\] (\w+) checked, \d+ s$", line) for line in progress[1:]]
+    assert [(m[1], m[2], m[3]) for m in checked if m] == [
+        (str(i), str(len(EXERCISES)), name) for i, name in enumerate(EXERCISES, 1)], done.stderr
 
 
 def test_cli_on_a_folder_with_the_blank_release_reports_nothing_attempted(tmp_path):
@@ -67,13 +72,13 @@ def test_cli_on_a_folder_with_the_blank_release_reports_nothing_attempted(tmp_pa
     assert done.returncode == 1
     assert done.stdout.index("notes.ipynb") < done.stdout.index(FIRST.notebook), "notebooks in path order"
     assert "no exercises found" in done.stdout
-    assert states(done.stdout) == dict.fromkeys(EXERCISES, NOT_ATTEMPTED)
+    assert states(done.stdout) == dict.fromkeys(EXERCISES, State.NOT_ATTEMPTED)
 
 
 def test_cli_names_a_catalogued_mistake_and_reports_a_broken_cell_without_expected_values(tmp_path):
     done = course_check(mistaken_notebook(tmp_path))
     assert done.returncode == 1
-    expected = dict.fromkeys(EXERCISES, PASSED) | {"momentum_step": MISTAKE, "nesterov_step": ERROR}
+    expected = dict.fromkeys(EXERCISES, State.PASSED) | {"momentum_step": State.MISTAKE, "nesterov_step": State.ERROR}
     assert states(done.stdout) == expected, done.stdout
     mistake = MISTAKES["momentum_step"][0]
     assert f"Named mistake: {mistake.title} [{mistake.key}]" in done.stdout
@@ -124,23 +129,25 @@ def define(namespace: dict, source: str) -> None:
 
 def test_check_all_passes_the_solutions_and_finds_nothing_attempted_in_the_release(assignment):
     names = list(answer_cells(assignment))
-    for answers, state in [(solution_answers(assignment.source), PASSED), (answer_cells(assignment), NOT_ATTEMPTED)]:
+    for answers, state in [(solution_answers(assignment.source), State.PASSED),
+                           (answer_cells(assignment), State.NOT_ATTEMPTED)]:
         namespace = kernel_globals(assignment, answers)
         statuses = check_namespace(namespace, topic_of(namespace))
         assert [(s.exercise, s.state) for s in statuses] == [(n, state) for n in names]
 
 
 def test_check_all_reports_each_function_in_the_order_of_the_notebook(capsys):
+    """Whatever order the cells ran in; a function whose cell never ran is "not run yet"."""
     namespace = kernel_globals(FIRST, {})
     blank = answer_cells(FIRST)
+    define(namespace, "def momentum_step(w, grad, velocity, lr, beta):\n    return w\n")
+    define(namespace, blank["minibatch_indices"])
     define(namespace, source_as(reference.mse_loss_grad, "mse_loss_grad"))
     define(namespace, source_as(MISTAKES["gd_step"][0].implementation, "gd_step"))
-    define(namespace, blank["minibatch_indices"])
-    define(namespace, "def momentum_step(w, grad, velocity, lr, beta):\n    return w\n")
     statuses = check_namespace(namespace, topic_of(namespace))
     assert [(s.exercise, s.state) for s in statuses] == [
-        ("mse_loss_grad", PASSED), ("gd_step", MISTAKE), ("minibatch_indices", NOT_ATTEMPTED),
-        ("momentum_step", FAILED), ("nesterov_step", NOT_ATTEMPTED)]
+        ("mse_loss_grad", State.PASSED), ("gd_step", State.MISTAKE), ("minibatch_indices", State.NOT_ATTEMPTED),
+        ("momentum_step", State.FAILED), ("nesterov_step", State.NOT_RUN)]
     assert f"[{MISTAKES['gd_step'][0].key}]" in statuses[1].message
     assert "must return 2 values" in statuses[3].message
     assert "not defined" in statuses[4].message
@@ -149,8 +156,19 @@ def test_check_all_reports_each_function_in_the_order_of_the_notebook(capsys):
     define(namespace, "check_all(globals())")
     printed = capsys.readouterr().out
     assert printed.startswith("Visible checks of gradient_descent")
-    assert "1 passed, 1 named mistake, 1 failed, 2 not attempted (of 5)" in printed
+    assert re.search(r"^  nesterov_step\s+not run yet$", printed, re.M), printed
+    assert "1 passed, 1 named mistake, 1 failed, 1 not attempted, 1 not run yet (of 5)" in printed
     assert not DIGITS.search(printed)
+
+
+def test_the_visible_checks_are_in_the_order_of_the_notebooks_exercises(assignment):
+    """check_all lists the exercises in the order of the visible checks' module: it must be the notebook's."""
+    cells = nbformat.read(assignment.source, as_version=4).cells
+    tests = [c.metadata.nbgrader.grade_id.removeprefix("test_") for c in cells
+             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+             and c.metadata.nbgrader.get("grade_id", "").startswith("test_")]
+    checks = list(visible_checks(assignment.topic))
+    assert [name for name in checks if name in tests] == tests
 
 
 def test_check_all_finds_the_assignment_from_the_functions_when_no_check_is_imported():
@@ -170,5 +188,6 @@ def test_check_all_runs_inside_a_notebook_kernel(tmp_path):
     mistake = MISTAKES["momentum_step"][0]
     assert f"Named mistake: {mistake.title} [{mistake.key}]" in printed
     # nesterov_step's cell has a syntax error, so the kernel never defined it
-    expected = dict.fromkeys(EXERCISES, PASSED) | {"momentum_step": MISTAKE, "nesterov_step": NOT_ATTEMPTED}
+    expected = dict.fromkeys(EXERCISES, State.PASSED) | {"momentum_step": State.MISTAKE,
+                                                         "nesterov_step": State.NOT_RUN}
     assert states(printed) == expected

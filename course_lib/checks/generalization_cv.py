@@ -11,7 +11,8 @@ model that remember which rows they were fitted on and asked to predict.
 """
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_against_fixture, index_coverage, invoke, named_mistake
+from course_lib.checking import (MISTAKE_BLOCK, NOT_IMPLEMENTED, CheckFailed, check_against_fixture, companion,
+                                 index_coverage, invoke, named_mistake)
 from course_lib.wire import Recipe
 
 TOPIC = "generalization_cv"
@@ -72,17 +73,21 @@ def _same_arrays(a, b):
 
 
 def _rng_problems(fn, name, kwargs, seed, where, uses_rng=True):
-    """Reproducible from the seed; rng used; different seeds differ; global state ignored."""
+    """Reproducible from the seed; rng used; different seeds differ; global state ignored.
+
+    `uses_rng`: the docstring asks that the caller's generator advance (the next call draws new
+    numbers). Where it does not, a function that draws from a copy of rng is judged by what it
+    returns, like any other."""
     first = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
     again = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
     if again.error is not None or not _same_arrays(first.result, again.result):
         return (f"{where} two generators with the same seed gave different results. Draw every random "
-                f"number from `rng`, so that a seed reproduces the run.\n" + named_mistake(TOPIC, name, "global_rng"))
+                f"number from `rng`, so that a seed reproduces the run." + _maybe_named(name, "global_rng"))
     rng = np.random.default_rng(seed)
     before = rng.bit_generator.state
     invoke(fn, dict(kwargs, rng=rng))
     if uses_rng and rng.bit_generator.state == before:
-        return f"{where} the generator `rng` was never used.\n" + named_mistake(TOPIC, name, "global_rng")
+        return f"{where} the generator `rng` was never used." + _maybe_named(name, "global_rng")
     saved = np.random.get_state()
     try:
         np.random.seed(1)
@@ -92,8 +97,8 @@ def _rng_problems(fn, name, kwargs, seed, where, uses_rng=True):
     finally:
         np.random.set_state(saved)
     if not _same_arrays(one.result, two.result):
-        return (f"{where} the result changed with np.random's global seed although rng was the same.\n"
-                + named_mistake(TOPIC, name, "global_rng"))
+        return (f"{where} the result changed with np.random's global seed although rng was the same."
+                + _maybe_named(name, "global_rng"))
     return None
 
 
@@ -286,11 +291,17 @@ def cross_validate_problem(fn, n, k, seed):
     was not fitted on, the validation rows of the k models are disjoint and cover every row, with
     sizes differing by at most one, and each model trains on all the other rows; the result is the
     k validation losses in the order the models were fitted; the folds come from rng alone.
+    When the student's own kfold_indices is wrong, the problem says so (see `_blame_kfold`).
     """
+    log = []
+    problem = _cross_validate_problem(fn, n, k, seed, log)
+    return _blame_kfold(fn, "cross_validate", problem, log, n, k, seed)
+
+
+def _cross_validate_problem(fn, n, k, seed, log):
     name = "cross_validate"
     where = f"For n={n}, k={k}:"
     X, y = labelled_rows(n, seed)
-    log = []
     outcome = invoke(fn, dict(fit=Recipe(recording_model, dict(X_all=X, y_all=y), log), loss=squared_error, X=X, y=y, k=k,
                               rng=np.random.default_rng(seed)))
     if outcome.problem(name):
@@ -319,7 +330,7 @@ def cross_validate_problem(fn, n, k, seed):
     if _same_arrays(other.result, result):
         return f"{where} generators with different seeds gave the same folds: draw the folds from rng."
     return _rng_problems(lambda **kw: fn(fit=factory(), loss=squared_error, X=X, y=y, **kw), name,
-                         dict(k=k), seed, where)
+                         dict(k=k), seed, where, uses_rng=False)
 
 
 # --- select_by_cv ---------------------------------------------------------------------------------
@@ -329,13 +340,19 @@ def select_problem(fn, n, k, offsets, seed, labels=None):
     Properties: each candidate is scored by k fresh fits on the same k folds (the same for every
     candidate), with no validation row reaching fit; scores[i] is candidate i's mean validation
     loss over the folds; the best candidate is the one with the lowest score (the first on ties).
+    When the student's own kfold_indices is wrong, the problem says so (see `_blame_kfold`).
     """
-    name = "select_by_cv"
     labels = labels or [f"c{i}" for i in range(len(offsets))]
+    log = []
+    problem = _select_problem(fn, n, k, offsets, seed, labels, log)
+    return _blame_kfold(fn, "select_by_cv", problem, [r for r in log if r["tag"] == labels[0]], n, k, seed)
+
+
+def _select_problem(fn, n, k, offsets, seed, labels, log):
+    name = "select_by_cv"
     candidates = list(zip(labels, offsets))
     where = f"For {len(candidates)} candidates, n={n}, k={k}:"
     X, y = labelled_rows(n, seed)
-    log = []
     make_fit = Recipe(candidate_models, dict(X_all=X, y_all=y), log)
     outcome = invoke(fn, dict(candidates=candidates, make_fit=make_fit, loss=squared_error, X=X, y=y, k=k,
                               rng=np.random.default_rng(seed)))
@@ -378,7 +395,42 @@ def select_problem(fn, n, k, offsets, seed, labels=None):
         return f"{where} the chosen candidate is not the one with the lowest score."
     return _rng_problems(lambda **kw: fn(candidates=candidates, make_fit=Recipe(candidate_models, dict(X_all=X, y_all=y)),
                                          loss=squared_error, X=X, y=y, **kw),
-                         name, dict(k=k), seed, where)
+                         name, dict(k=k), seed, where, uses_rng=False)
+
+
+def _blame_kfold(fn, name, problem, records, n, k, seed):
+    """`problem`, saying so when the folds come from the student's own kfold_indices and it is wrong.
+
+    The docstrings ask for folds "as kfold_indices draws them", so a right cross_validate or
+    select_by_cv that calls a wrong kfold_indices fails too. When the models in `records` were
+    fitted and validated on exactly the folds kfold_indices(n, k, rng) returns, the fault is
+    kfold_indices's: the problem says so, without naming a mistake of `name`. Otherwise a wrong
+    kfold_indices is mentioned as a possible cause."""
+    if problem is None or problem.startswith(f"{name} {NOT_IMPLEMENTED}"):
+        return problem
+    kfold = companion(fn, "kfold_indices")
+    wrong = kfold_problem(kfold, n, k, seed) if kfold is not None else None
+    if wrong is None or wrong.startswith(f"kfold_indices {NOT_IMPLEMENTED}"):
+        return problem
+    wrong = MISTAKE_BLOCK.sub("", wrong).strip().removeprefix(f"For n={n}, k={k}: ")
+    drawn = invoke(kfold, dict(n=n, k=k, rng=np.random.default_rng(seed))).result
+    if _validated_on(records, drawn):
+        return (MISTAKE_BLOCK.sub("", problem).strip() + f"\nThese are the folds your kfold_indices draws, and "
+                f"kfold_indices is wrong: {wrong}\nFix kfold_indices first: {name} is right to draw its folds "
+                "with it.")
+    return (problem + f"\nYour kfold_indices is wrong too: {wrong}\nIf {name} draws its folds with it, fix "
+            "kfold_indices first.")
+
+
+def _validated_on(records, folds) -> bool:
+    """Whether the models in `records` were fitted and validated, in order, on the rows of `folds`."""
+    try:
+        wanted = [(np.sort(np.ravel(train)), np.sort(np.ravel(val))) for train, val in folds]
+        used = [(np.sort(r["train"]), np.sort(np.concatenate(r["predicted"]))) for r in records]
+    except Exception:  # whatever kfold_indices returned, it is not k folds
+        return False
+    return len(used) == len(wanted) and all(np.array_equal(u, w) for pair, other in zip(used, wanted)
+                                            for u, w in zip(pair, other))
 
 
 # --- bootstrap_indices -------------------------------------------------------------------------------

@@ -20,6 +20,15 @@ def check_gd_step(gd_step) -> None:
     check_against_fixture(gd_step, TOPIC, "gd_step")
 
 
+def check_minibatch_indices(minibatch_indices) -> None:
+    """minibatch_indices(n, batch_size, rng): one shuffled epoch, checked by its properties."""
+    problem = minibatch_problem(minibatch_indices, n=10, batch_size=3, seed=0)
+    if problem:
+        raise CheckFailed(problem)
+    print("✓ minibatch_indices passes the visible checks (every index once, batch sizes, "
+          "shuffled, reproducible from rng). Grading runs more cases.")
+
+
 def check_momentum_step(momentum_step) -> None:
     """momentum_step(w, grad, velocity, lr, beta) -> (w_new, velocity_new) on one stored step."""
     check_against_fixture(momentum_step, TOPIC, "momentum_step")
@@ -28,15 +37,6 @@ def check_momentum_step(momentum_step) -> None:
 def check_nesterov_step(nesterov_step) -> None:
     """nesterov_step(w, grad, velocity, lr, beta) -> (w_new, velocity_new) on one stored step."""
     check_against_fixture(nesterov_step, TOPIC, "nesterov_step")
-
-
-def check_minibatch_indices(minibatch_indices) -> None:
-    """minibatch_indices(n, batch_size, rng): one shuffled epoch, checked by its properties."""
-    problem = minibatch_problem(minibatch_indices, n=10, batch_size=3, seed=0)
-    if problem:
-        raise CheckFailed(problem)
-    print("✓ minibatch_indices passes the visible checks (every index once, batch sizes, "
-          "shuffled, reproducible from rng). Grading runs more cases.")
 
 
 def minibatch_problem(fn, n: int, batch_size: int, seed: int):

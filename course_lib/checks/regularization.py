@@ -9,8 +9,8 @@ pass with numerical gradients of *your* forward pass. Nothing here holds an answ
 import numpy as np
 
 from course_lib.checking import (CheckFailed, check_against_fixture, check_float_array, close, companion, matches_mistake,
-                                 invoke, load_fixture, mistake_message, named_mistake, outputs_of, quiet,
-                                 relative_difference)
+                                 invoke, load_fixture, mistake_message, named_mistake, outputs_differ, outputs_of,
+                                 quiet, relative_difference)
 from course_lib.gradcheck import numerical_gradient
 
 TOPIC = "regularization"
@@ -53,7 +53,7 @@ def check_mixup(mixup) -> None:
         print(PASSED.format("mixup", "types and shapes, inputs unchanged, one stored input"))
         return
     wrong = [n for o, e, n in zip(outputs, expected, names) if relative_difference(o, e) > 1e-6]
-    message = f"mixup returns the right shapes, but {', '.join(wrong)} differ from the stored result."
+    message = f"mixup returns the right shapes, but {outputs_differ(wrong)} from the stored result."
     for mistake in spec["mistakes"]:
         if matches_mistake(outputs, [np.array(m, dtype=float) for m in mistake["outputs"]]):
             raise CheckFailed(message + "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"]))
@@ -265,7 +265,7 @@ def batchnorm_backward_problem(backward, forward, case: dict, dout, expected=Non
     dx, dgamma, dbeta = got
     where = f"For x of shape {x.shape} and gamma not all 1:"
     wrong = [w for g, e, w in zip(got, expected, ("dx", "dgamma", "dbeta")) if relative_difference(g, e) > rtol]
-    message = f"{where} {', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the gradients of the forward pass."
+    message = f"{where} {outputs_differ(wrong)} from the gradients of the forward pass."
     if matches_mistake([dgamma, dbeta], [expected[2], expected[1]]):
         return message + "\n" + named_mistake(TOPIC, name, "dgamma_dbeta_swapped")
     if matches_mistake([dx * gamma], [expected[0]]):

@@ -10,16 +10,23 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_output, invoke, matches_mistake, outputs_of, relative_difference
+from course_lib.checking import (CheckFailed, check_output, invoke, matches_mistake, outputs_differ, outputs_of,
+                                 relative_difference)
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A known wrong implementation: `implementation` has the graded function's signature."""
+    """A known wrong implementation: `implementation` has the graded function's signature.
+
+    `conceptual`: the mistake misses the idea of the exercise (a permutation for a bootstrap
+    sample, validation rows in training), not a detail of it; a function it is named on earns at
+    most `grader.checks.judge.CONCEPTUAL_SHARE` of its points, however many cases it passes (a
+    permutation of one row is a fine bootstrap sample)."""
     key: str
     title: str
     hint: str
-    implementation: Callable
+    implementation: Optional[Callable]
+    conceptual: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ class ByReference:
                  if relative_difference(got, want) > case.rtol]
         if not wrong:
             return case.label, None, None
-        problem = f"{', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the reference."
+        problem = f"{outputs_differ(wrong)} from the reference."
         return case.label, problem, diagnose(produced, mistakes, lambda m: _per_output(self.run(m, case)))
 
 

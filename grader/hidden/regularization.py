@@ -21,7 +21,7 @@ gamma is never all ones, so a dx without gamma shows.
 import numpy as np
 
 from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
-                                 outputs_of)
+                                 outputs_differ, outputs_of)
 from course_lib.checks.regularization import (batchnorm_backward_problem, batchnorm_case,
                                               dropout_backward_problem, dropout_forward_problem)
 from grader.checks.specs import ByProperties, ByReference, Case, diagnose
@@ -167,7 +167,7 @@ def _bn_forward_check(case, train, rtol):
         if close(got, expected, rtol):
             return None
         wrong = [n for g, e, n in zip(got, expected, BN_OUTPUTS) if not close([g], [e], rtol)]
-        problem = f"{', '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the reference."
+        problem = f"{outputs_differ(wrong)} from the reference."
         mistake = diagnose(got, mistakes.MISTAKES["batchnorm_forward"], lambda m: _bn_values(m, kwargs))
         return problem + ("\n" + mistake_message(mistake.key, mistake.title, mistake.hint) if mistake else "")
 

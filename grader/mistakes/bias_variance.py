@@ -123,14 +123,14 @@ MISTAKES = {
         Mistake("no_resample", "No resampling",
                 "Every model was fitted on the full data set, so all models are the same model and "
                 "averaging them changes nothing. Fit each model on its own bootstrap sample "
-                "rng.integers(0, n, size=n).", bag_no_resample),
+                "rng.integers(0, n, size=n).", bag_no_resample, conceptual=True),
         Mistake("without_replacement", "Resampled without replacement",
                 "Each model was fitted on a permutation of all the rows: the same data in another order, "
                 "hence the same model. A bootstrap sample draws n rows *with* replacement.",
-                bag_without_replacement),
+                bag_without_replacement, conceptual=True),
         Mistake("same_sample", "One bootstrap sample for all models",
                 "All models were fitted on the same bootstrap sample. Draw a fresh sample for each model; "
-                "bagging reduces variance only by averaging models that differ.", bag_same_sample),
+                "bagging reduces variance only by averaging models that differ.", bag_same_sample, conceptual=True),
         Mistake("last_only", "Only the last model's prediction returned",
                 "Return the average of the n_models predictions, not the last one.", bag_last_only),
         Mistake("sum_not_mean", "Sum of the predictions instead of their mean",

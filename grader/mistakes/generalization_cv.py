@@ -258,7 +258,8 @@ MISTAKES = {
                 "first, then cut.", split_no_shuffle),
         Mistake("overlap", "Validation and test sets overlap",
                 "Some rows are both validation and test rows: drawing the two sets separately lets them "
-                "share rows. Draw one permutation and cut it into three disjoint pieces.", split_overlap),
+                "share rows. Draw one permutation and cut it into three disjoint pieces.", split_overlap,
+                conceptual=True),
         Mistake("truncated_sizes", "Sizes truncated instead of rounded",
                 "Your sizes use int(frac * n), which rounds down; the docstring asks for round(frac * n). "
                 "int(0.3 * 23) = 6 but round(0.3 * 23) = 7.", split_truncated),
@@ -274,11 +275,11 @@ MISTAKES = {
         Mistake("overlapping_folds", "Overlapping folds",
                 "Some rows sit in more than one validation fold and others in none: each fold was drawn "
                 "separately. Draw one permutation and cut it into k pieces, so the folds are disjoint and "
-                "cover every row exactly once.", kfold_overlap),
+                "cover every row exactly once.", kfold_overlap, conceptual=True),
         Mistake("val_in_training", "Validation fold leaks into training",
                 "Your training rows include the fold's own validation rows. The model then sees the rows "
                 "it is judged on, and the validation loss is a (too optimistic) training loss. The training "
-                "rows of a fold are all the rows *not* in its validation fold.", kfold_leak),
+                "rows of a fold are all the rows *not* in its validation fold.", kfold_leak, conceptual=True),
         Mistake("no_shuffle", "No shuffle",
                 "Your folds are consecutive blocks of rows. Stored data are often ordered, so each fold "
                 "would differ systematically from the rest. Shuffle with rng.permutation(n) first.",
@@ -291,13 +292,13 @@ MISTAKES = {
         Mistake("fit_once", "One model for all folds",
                 "You called fit once, on all the rows, and evaluated that one model on every fold. Each fold "
                 "must fit a *fresh* model on its training rows only: the k scores estimate how the "
-                "procedure 'fit on the rest, predict this fold' does on unseen rows.", cv_fit_once),
+                "procedure 'fit on the rest, predict this fold' does on unseen rows.", cv_fit_once, conceptual=True),
         Mistake("val_in_training", "Validation fold leaks into training",
                 "Each fold's model was fitted on all the rows, including the rows it is then judged on. "
-                "Fit on X[train], y[train] only.", cv_leak),
+                "Fit on X[train], y[train] only.", cv_leak, conceptual=True),
         Mistake("swapped", "Training and validation swapped",
                 "Each model was fitted on the small validation fold and judged on the other k-1 folds. "
-                "Fit on the k-1 training folds, evaluate on the held-out fold.", cv_swapped),
+                "Fit on the k-1 training folds, evaluate on the held-out fold.", cv_swapped, conceptual=True),
         Mistake("floor_fold_size", "Leftover rows never validated",
                 "With fold_size = n // k, n % k rows are never in a validation fold. Use folds whose sizes "
                 "differ by at most one, covering every row.", cv_floor),
@@ -319,11 +320,11 @@ MISTAKES = {
         Mistake("training_loss", "Selected by training loss",
                 "Each candidate was fitted on all rows and scored on the same rows. Training loss always "
                 "prefers the most flexible candidate; score each one by k-fold cross-validation.",
-                select_training_loss),
+                select_training_loss, conceptual=True),
         Mistake("different_folds", "Different folds for different candidates",
                 "Each candidate was scored on its own random folds. Draw the folds once and use the same "
                 "folds for every candidate, so that the comparison is not decided by lucky splits.",
-                select_new_folds),
+                select_new_folds, conceptual=True),
         Mistake("last_on_ties", "Last of tied candidates chosen",
                 "When two candidates have the same score, return the first (as np.argmin does).",
                 select_last_tie),
@@ -350,7 +351,7 @@ MISTAKES = {
         Mistake("permutation", "Drawn without replacement",
                 "Every row appears exactly once: that is a permutation, not a bootstrap sample. A bootstrap "
                 "sample draws n rows *with* replacement (rng.integers(0, n, size=n)), so some rows repeat "
-                "and about 37% are left out.", boot_permutation),
+                "and about 37% are left out.", boot_permutation, conceptual=True),
         Mistake("excludes_last", "Last row never drawn",
                 "Row n - 1 is never drawn: the upper bound of rng.integers is exclusive, so use "
                 "rng.integers(0, n, size=n).", boot_excludes_last),

@@ -147,7 +147,7 @@ MISTAKES = {
         Mistake("with_replacement", "Sampling with replacement",
                 "Some rows appear twice and others never: drawing n random indices is sampling "
                 "with replacement. One epoch uses every row exactly once, so shuffle a "
-                "permutation of range(n) instead.", with_replacement),
+                "permutation of range(n) instead.", with_replacement, conceptual=True),
         Mistake("drops_last", "Last partial batch dropped",
                 "When batch_size does not divide n, the leftover rows must form a last, "
                 "smaller batch; otherwise the same rows are never trained on in this epoch.", drops_last),

@@ -276,7 +276,7 @@ MISTAKES = {
         Mistake("dropout_in_eval", "Dropout active in evaluation mode",
                 "With train=False the input must pass unchanged (out = x, mask of ones): at "
                 "evaluation we want the whole network, the average of all the sub-networks, "
-                "not one random sub-network.", dropout_in_eval),
+                "not one random sub-network.", dropout_in_eval, conceptual=True),
         Mistake("global_rng", "Global random state instead of rng",
                 "Draw the mask from the generator you are given (rng.random), not from "
                 "np.random: the caller's seed must decide which units are dropped.", dropout_global_rng),
@@ -307,7 +307,7 @@ MISTAKES = {
         Mistake("batch_stats_in_eval", "Batch statistics in evaluation mode",
                 "With train=False normalise with running_mean and running_var, not with the "
                 "statistics of the batch: at evaluation the output for one example must not "
-                "depend on which other examples share its batch.", batchnorm_batch_stats_in_eval),
+                "depend on which other examples share its batch.", batchnorm_batch_stats_in_eval, conceptual=True),
         Mistake("momentum_swapped", "Running average with the weights swapped",
                 "This assignment's convention is running = momentum * running + (1 - momentum) "
                 "* batch_stat (momentum close to 1 means a long memory); you swapped the two "

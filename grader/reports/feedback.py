@@ -8,6 +8,10 @@ no cell source, no traceback, no reference. It is written where nbgrader's would
 import html
 import shutil
 
+from course_lib.checking import MISTAKE_BLOCK
+from grader.mistakes import catalogue
+from grader.pipeline.assignments import all_assignments
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
@@ -30,11 +34,13 @@ def render(result) -> str:
     """The feedback page of one SubmissionResult."""
     sections = []
     for exercise in result.exercises:
+        named, hints = exercise.named_mistakes, _hints(result.assignment, exercise.name)
         sections.append(f"<section><h2>{html.escape(exercise.name)}"
                         f"<span class='score {_grade_class(exercise)}'>{_score(exercise)}</span></h2>"
-                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(f'{title} [{key}]')}</p>"
-                                  for title, key in exercise.named_mistakes)
-                        + "".join(f"<pre>{html.escape(m)}</pre>" for m in exercise.messages)
+                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(f'{title} [{key}]')}"
+                                  + (f"<br>{html.escape(hints[title, key])}" if (title, key) in hints else "") + "</p>"
+                                  for title, key in named)
+                        + "".join(f"<pre>{html.escape(m)}</pre>" for m in _without(named, exercise.messages))
                         + (f"<p>Grader's comment: {html.escape(exercise.comment)}</p>" if exercise.comment else "")
                         + "</section>")
     status = html.escape(result.status + (f" ({result.detail})" if result.detail else ""))
@@ -53,6 +59,25 @@ def write(course, assignment, result) -> None:
     timestamp = course.path("autograded", result.student, assignment.name, "timestamp.txt")
     if timestamp.exists():
         shutil.copyfile(timestamp, folder / "timestamp.txt")
+
+
+def _hints(assignment_name: str, function: str) -> dict:
+    """(title, key) -> hint of the catalogued mistakes of the assignment, the function's own first
+    (a key such as global_rng has a hint per function)."""
+    topic = next((a.topic for a in all_assignments() if a.name == assignment_name), None)
+    if topic is None:
+        return {}
+    mistakes = catalogue(topic)
+    ordered = [*mistakes.get(function, []), *(m for ms in mistakes.values() for m in ms)]
+    return {(m.title, m.key): m.hint for m in reversed(ordered)}
+
+
+def _without(named, messages) -> list:
+    """The checks' messages without the blocks naming a mistake of `named`, which the page shows once,
+    above them, with its hint."""
+    def cut(block):
+        return "" if (block["title"], block["key"]) in named else block[0]
+    return [text for text in (MISTAKE_BLOCK.sub(cut, m).strip() for m in messages) if text]
 
 
 def _score(exercise) -> str:

@@ -1,7 +1,8 @@
 """Sequence tasks and a training loop for the recurrent networks of assignment 06.
 
 Nothing here implements a graded function: the loop takes *your* rnn_forward, rnn_backward
-(and optionally a clipping function) as arguments. What lives here is the scaffolding around
+(and optionally a clipping function) as arguments; your lstm_forward and lstm_backward, which
+have the same signatures, fit it too, with the parameters of `init_lstm`. What lives here is the scaffolding around
 them: a synthetic task, weight initialisers, the linear read-out on the last hidden state
 with its squared-error loss, and the update rule.
 """
@@ -142,3 +143,33 @@ def gradient_errors(analytic, numeric):
     index = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     scale = max(float(np.max(np.abs(numeric), initial=0.0)), 1e-12)
     return float(np.max(diff, initial=0.0) / scale), tuple(int(i) for i in index)
+
+
+def init_lstm(D: int, H: int, rng: np.random.Generator, forget_bias: float = 1.0):
+    """Parameters of an LSTM with a linear read-out to one output.
+
+    The gates are stacked along the 4H axis in the order input, forget, output, candidate:
+    Wx (D, 4H) Xavier, Wh (H, 4H) made of four orthogonal (H, H) blocks, b (4H,) zero except
+    the forget gate's block b[H:2H] = forget_bias; Wy (H, 1), by (1,) as in init_rnn. The same
+    dict works with train_many_to_one, many_to_one_gradients and evaluate.
+    """
+    Wx = np.concatenate([xavier(D, H, rng) for _ in range(4)], axis=1)
+    Wh = np.concatenate([orthogonal(H, rng) for _ in range(4)], axis=1)
+    b = np.zeros(4 * H)
+    b[H:2 * H] = forget_bias
+    return {"Wx": Wx, "Wh": Wh, "b": b, "Wy": xavier(H, 1, rng), "by": np.zeros(1)}
+
+
+def input_gradient_by_distance(forward, backward, params, x, rng: np.random.Generator):
+    """How much gradient reaches each input from a random gradient on the last hidden state.
+
+    Runs forward(x, h0 = 0, Wx, Wh, b), puts a standard normal gradient on h[:, -1] only, runs
+    backward and returns (distance, ratio): distance T - 1 - t of each step t from the last one,
+    and |dL/dx_t| / |dL/dx_T| (norms over the batch and the input dimension).
+    """
+    N, T, _ = x.shape
+    h, cache = forward(x, np.zeros((N, params["Wh"].shape[0])), params["Wx"], params["Wh"], params["b"])
+    dh = np.zeros_like(h)
+    dh[:, -1] = rng.standard_normal(dh[:, -1].shape)
+    norms = np.linalg.norm(backward(dh, cache)[0], axis=(0, 2))
+    return np.arange(T)[::-1], norms / norms[-1]

@@ -5,8 +5,10 @@ is known in advance (x = identity rows gives tanh(Wx), ...), rnn_forward against
 rnn_step_forward, and each backward function against central-difference gradients of your
 own forward (the gradient check of the lesson, reporting the worst index). A backward
 function is checked together with the forward of the same name defined in your notebook,
-since only that forward's cache is something your backward can read. clip_grad_norm is
-checked against stored values. Grading runs more cases.
+since only that forward's cache is something your backward can read. clip_grad_norm and
+lstm_step_forward are checked against stored values, lstm_forward against your own
+lstm_step_forward, and the LSTM's backward functions against central differences of your own
+forward; stored gradients of catalogued mistakes name a mistake. Grading runs more cases.
 """
 import numpy as np
 
@@ -231,3 +233,130 @@ def check_clip_grad_norm(clip_grad_norm) -> None:
         raise CheckFailed(message + " Scale every array by max_norm / (global norm) when the global norm exceeds max_norm.")
     print("✓ clip_grad_norm passes the visible checks (below max_norm unchanged, inputs unchanged, a stored "
           "case above max_norm). Grading runs more cases.")
+
+
+# The LSTM ------------------------------------------------------------------------------------
+# Gates stacked along the 4H axis as input, forget, output, candidate (i, f, o, g). The step
+# forward is checked against stored values, lstm_forward against your own lstm_step_forward,
+# and each backward against central differences of your own forward; a backward whose gradients
+# reproduce the stored gradients of a catalogued mistake is named.
+LSTM_STEP_ARGS = ("x", "h_prev", "c_prev", "Wx", "Wh", "b")
+LSTM_STEP_GRADIENTS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
+LSTM_ARGS = ("x", "h0", "Wx", "Wh", "b")
+
+
+def _stored(name):
+    stored = load_fixture(TOPIC)[name]
+    return {k: np.array(v, dtype=float) for k, v in stored["inputs"].items()}, stored
+
+
+def _stored_mistake(stored, produced):
+    """The mistake message of the first stored mistake whose outputs `produced` reproduces, or ''."""
+    for mistake in stored["mistakes"]:
+        if "outputs" in mistake and matches_mistake(produced, [np.array(m) for m in mistake["outputs"]]):
+            return "\n" + mistake_message(mistake["key"], mistake["title"], mistake["hint"])
+    return ""
+
+
+def lstm_step_forward_problem(fn):
+    """What is wrong with lstm_step_forward on the stored input, or None."""
+    name = "lstm_step_forward"
+    inputs, stored = _stored(name)
+    kwargs = {k: inputs[k] for k in LSTM_STEP_ARGS}
+    expected = [np.array(e) for e in stored["expected"]]
+    h, c, _ = _run(fn, kwargs, name, ("h", "c", "cache"))
+    produced = [check_float_array(h, expected[0].shape, f"{name}'s h"),
+                check_float_array(c, expected[1].shape, f"{name}'s c")]
+    if close(produced, expected, RTOL):
+        return None
+    wrong = [n for n, p, e in zip(("h", "c"), produced, expected) if relative_difference(p, e) > RTOL]
+    return (f"On a stored input, your {' and '.join(wrong)} differ{'s' if len(wrong) == 1 else ''} from the "
+            "stored result." + (_stored_mistake(stored, produced) or
+                                " Check the order of the gates in the 4H columns (i, f, o, g) and the two "
+                                "update equations, term by term."))
+
+
+def check_lstm_step_forward(lstm_step_forward) -> None:
+    """lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h, c, cache), against stored values."""
+    problem = lstm_step_forward_problem(lstm_step_forward)
+    if problem:
+        raise CheckFailed(problem)
+    print("✓ lstm_step_forward passes the visible checks (shapes, inputs unchanged, h and c on a stored "
+          "input). Grading runs more cases.")
+
+
+def check_lstm_forward(lstm_forward) -> None:
+    """lstm_forward(x, h0, Wx, Wh, b) -> (h, cache): each step must be your lstm_step_forward's, c0 = 0."""
+    name = "lstm_forward"
+    step = _companion(lstm_forward, "lstm_step_forward")
+    if lstm_step_forward_problem(step):
+        raise CheckFailed("This check compares lstm_forward with your lstm_step_forward, which does not pass "
+                          "its own check yet: fix it first.")
+    r = np.random.default_rng(7)
+    N, T, D, H = 2, 5, 3, 4
+    kw = dict(x=r.standard_normal((N, T, D)), h0=np.tanh(r.standard_normal((N, H))),
+              Wx=0.6 * r.standard_normal((D, 4 * H)), Wh=0.45 * r.standard_normal((H, 4 * H)),
+              b=0.4 * r.standard_normal(4 * H))
+    h = check_float_array(_run(lstm_forward, kw, name, ("h", "cache"))[0], (N, T, H), f"{name}'s h")
+    weights = {k: kw[k] for k in ("Wx", "Wh", "b")}
+    zeros = np.zeros((N, H))
+
+    def one(t, h_prev, c_prev):
+        return _run(step, dict(x=kw["x"][:, t], h_prev=h_prev, c_prev=c_prev, **weights), "lstm_step_forward",
+                    ("h", "c", "cache"))[:2]
+
+    h_first, c_first = one(0, kw["h0"], zeros)
+    if not _near(h[:, 0], h_first, 1e-6):
+        if _near(h[:, 0], c_first, 1e-6):
+            raise CheckFailed(f"{name}'s h[:, 0] is the cell state.\n"
+                              + named_mistake(TOPIC, name, "cell_states_returned"))
+        if _near(h[:, 0], one(0, zeros, zeros)[0], 1e-6):
+            raise CheckFailed(f"{name}'s first state is wrong.\n" + named_mistake(TOPIC, name, "lstm_h0_ignored"))
+        raise CheckFailed(f"{name}'s h[:, 0] is not the h of lstm_step_forward(x[:, 0], h0, c0 = 0, Wx, Wh, b).")
+    c_prev = c_first
+    for t in range(1, T):
+        h_t, c_t = one(t, h[:, t - 1], c_prev)
+        if not _near(h[:, t], h_t, 1e-6):
+            if _near(h[:, t], one(t, h[:, t - 1], zeros)[0], 1e-6):
+                raise CheckFailed(f"{name}'s h[:, {t}] follows from h[:, {t - 1}] with a zero cell state.\n"
+                                  + named_mistake(TOPIC, name, "cell_state_reset"))
+            raise CheckFailed(f"{name}'s h[:, {t}] is not the h of lstm_step_forward(x[:, {t}], h[:, {t - 1}], "
+                              f"c_{t - 1}, Wx, Wh, b), with c_{t - 1} the cell state of the step before.")
+        c_prev = c_t
+    print("✓ lstm_forward passes the visible checks (shapes, inputs unchanged, every state follows from the "
+          "previous h and c by your lstm_step_forward, starting from h0 and c0 = 0). Grading runs more cases.")
+
+
+def _lstm_backward_check(fn, name, forward_name, args, states, upstream_names, out_names, per_step):
+    inputs, stored = _stored(name)
+    kw = {k: inputs[k] for k in args}
+    upstream = [inputs[k] for k in upstream_names]
+    forward = _companion(fn, forward_name)
+    *_, cache = _run(forward, kw, forward_name, states + ("cache",))
+    produced = _run(fn, {**dict(zip(upstream_names, upstream)), "cache": cache}, name, out_names)
+
+    def loss(arg, value):
+        outputs = forward(**dict(kw, **{arg: value}))
+        return float(sum(np.sum(u * o) for u, o in zip(upstream, outputs[:len(states)])))
+
+    numeric = [numerical_gradient(lambda v, arg=arg: loss(arg, v), kw[arg]) for arg in args]
+    produced = [check_float_array(p, n.shape, f"{name}'s {o}") for p, n, o in zip(produced, numeric, out_names)]
+    wrong, report = _gradient_report(name, out_names, produced, numeric, per_step)
+    if wrong:
+        raise CheckFailed(f"{name}'s gradients disagree with a numerical gradient of your {forward_name} "
+                          f"({', '.join(wrong)} wrong):\n{report}" + _stored_mistake(stored, produced))
+    print(f"✓ {name} passes the visible checks: every gradient agrees with central differences of your "
+          f"{forward_name}.\n{report}\nGrading runs more cases.")
+
+
+def check_lstm_step_backward(lstm_step_backward) -> None:
+    """lstm_step_backward(dh, dc, cache) on the cache of your lstm_step_forward, against central differences
+    of loss = sum(dh * h) + sum(dc * c)."""
+    _lstm_backward_check(lstm_step_backward, "lstm_step_backward", "lstm_step_forward", LSTM_STEP_ARGS,
+                         ("h", "c"), ("dh", "dc"), LSTM_STEP_GRADIENTS, False)
+
+
+def check_lstm_backward(lstm_backward) -> None:
+    """lstm_backward(dh, cache) on the cache of your lstm_forward, against central differences."""
+    _lstm_backward_check(lstm_backward, "lstm_backward", "lstm_forward", LSTM_ARGS, ("h",), ("dh",),
+                         ("dx", "dh0", "dWx", "dWh", "db"), True)

@@ -2,7 +2,8 @@
 
 `course_lib/fixtures/<topic>.json` is generated from `grader` by `course fixtures`; a test
 proves the committed files are current. They hold values for one input per function,
-never code.
+never code. A spec module may add stored values for functions judged by properties
+(`VISIBLE`, for example a forward pass whose cache is the student's own business).
 """
 import json
 from pathlib import Path
@@ -38,7 +39,22 @@ def fixture(topic: str) -> dict:
                     described["outputs"] = [_plain(o) for o in outputs_of(outcome.result, spec.outputs, name)]
             entry["mistakes"] = [m for m in entry["mistakes"] if "outputs" in m]
         result[name] = entry
+    for name, visible in getattr(specs, "VISIBLE", {}).items():
+        result[name].update(_visible_values(visible, getattr(reference, name), mistakes.MISTAKES[name]))
     return result
+
+
+def _visible_values(visible, reference, mistakes) -> dict:
+    """Stored values of a visible check that a spec's own kind does not cover (specs.VISIBLE[name]):
+    the input, the reference's outputs when `visible.expected`, each mistake's outputs, all
+    computed by `visible.run(function, inputs)`."""
+    entry = {"inputs": {k: _plain(v) for k, v in visible.inputs.items()}, "output_names": list(visible.outputs)}
+    if visible.expected:
+        entry["expected"] = [_plain(o) for o in visible.run(reference, visible.inputs)]
+    entry["mistakes"] = [{"key": m.key, "title": m.title, "hint": m.hint,
+                          "outputs": [_plain(o) for o in visible.run(m.implementation, visible.inputs)]}
+                         for m in mistakes]
+    return entry
 
 
 def render(topic: str) -> str:

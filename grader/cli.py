@@ -8,16 +8,20 @@ from pathlib import Path
 
 from grader.reports import feedback as feedback_page
 from grader.reports import report
+from grader.reports import similarity as answer_similarity
+from grader.reports import export as grades_export
 from grader.pipeline.assignments import REPO, select
-from grader.pipeline.classgrade import class_results, grade_class, merge_courses
+from grader.pipeline.classgrade import Ledger, class_results, grade_class, merge_courses, unusable_ids
+from grader.pipeline.classgrade import release as release_assignments
 from grader.pipeline.coursedir import CourseDir, NbgraderFailed
 from grader.authoring.bundle import BundleRefused, build_bundle
 from grader.authoring.fixtures import write_fixtures
-from grader.pipeline.jobs import FAILED
+from grader.pipeline.jobs import GradingLimits
+from grader.pipeline.status import Status
 from grader.sandbox import bwrap
 from course_lib.selfcheck import check_path
 from grader.authoring.sample_class import build_submissions
-from grader.reports.scores import NOT_SUBMITTED, table
+from grader.reports.scores import printable, table
 
 DEMO_DIR = REPO / ".work" / "demo"
 BUNDLE_DIR = REPO / ".work" / "bundle"
@@ -66,6 +70,9 @@ def class_folder(path: Path, timeout: int = 60) -> CourseDir:
         raise SystemExit(f"{course.root} has no submitted/ folder (expected submitted/<student>/<assignment>/).")
     if not (course.root / "nbgrader_config.py").exists():
         course.create()
+    elif course.secure():
+        print(f"Added to {course.root / 'nbgrader_config.py'} the settings that make formgrader sanitise "
+              "students' HTML and keep hidden tests out of its feedback.", file=sys.stderr)
     return course
 
 
@@ -80,15 +87,24 @@ def submitted_assignments(course, names) -> list:
 def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
     course = class_folder(args.course_dir, args.timeout)
-    shard = tuple(int(part) for part in args.shard.split("/"))
     results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
-                          args.force, args.timeout, args.memory, shard, sandboxed=sandboxed(args))
+                          args.force, limits(args), args.shard)
     print_report(course, results)
-    failed = [f"{r.student} {r.assignment}" for r in results if r.status == FAILED]
-    if failed:
-        sys.exit(f"\n{len(failed)} submission(s) could not be graded ({FAILED}: an error of the grader, not of "
-                 f"the students; nothing was recorded for them): {', '.join(failed)}. The worker logs are in "
-                 f"{course.root / 'course_grade' / 'logs'}; run the same command again to retry them.")
+    failed = [f"{r.student} {r.assignment}" for r in results if r.status == Status.FAILED]
+    problems = [f"{len(failed)} submission(s) could not be graded ({Status.FAILED}: an error of the grader, not of "
+                f"the students; nothing was recorded for them): {', '.join(failed)}. The worker logs are in "
+                f"{course.root / 'course_grade' / 'logs'}; run the same command again to retry them."] if failed else []
+    unusable = unusable_ids(course)
+    if unusable:
+        problems.append(f"Not graded: student folder(s) named with * ? [ or ], which nbgrader reads as patterns: "
+                        f"{', '.join(map(printable, unusable))}. Rename them (nothing was recorded for them).")
+    if problems:
+        sys.exit("\n" + "\n".join(problems))
+
+
+def limits(args) -> GradingLimits:
+    """The grading limits the options ask for (the notebook's budget defaults to 5 cell timeouts)."""
+    return GradingLimits(args.timeout, args.notebook_timeout or 5 * args.timeout, args.memory, sandboxed(args))
 
 
 def sandboxed(args) -> bool:
@@ -112,16 +128,18 @@ def print_report(course, results) -> None:
 
 
 def feedback(args) -> None:
-    """Rewrite every feedback page from the gradebook (after manual grading, say)."""
+    """Rewrite every feedback page and the class report from the gradebook (after manual grading, say)."""
     course = class_folder(args.course_dir)
     assignments = submitted_assignments(course, args.assignments)
     by_name = {a.name: a for a in assignments}
+    results = class_results(course, assignments)
     written = 0
-    for result in class_results(course, assignments):
-        if result.status != NOT_SUBMITTED:
+    for result in results:
+        if result.status != Status.NOT_SUBMITTED:
             feedback_page.write(course, by_name[result.assignment], result)
             written += 1
-    print(f"wrote {written} feedback page(s) in {course.path('feedback')}")
+    print(f"wrote {written} feedback page(s) in {course.path('feedback')}\n")
+    print_report(course, results)
 
 
 def merge(args) -> None:
@@ -131,6 +149,38 @@ def merge(args) -> None:
     assignments = submitted_assignments(target, args.assignments)
     print(f"merged {merge_courses(target, shards, assignments)} submission(s) into {target.root}")
     print_report(target, class_results(target, assignments))
+
+
+def similarity(args) -> None:
+    """Rank pairs of students by the answers they share beyond the release: a reason to look, not evidence."""
+    course = class_folder(args.course_dir)
+    assignment = select([args.assignment])[0]
+    release = course.path("release", assignment.name, assignment.notebook)
+    if not release.exists():
+        course.generate(assignment)
+    answers, skipped = answer_similarity.class_answers(course, assignment)
+    for name, why in skipped:
+        print(f"skipped {printable(name)}: {printable(why)}", file=sys.stderr)
+    pairs = answer_similarity.rank_pairs(answer_similarity.read_answers(release), answers)
+    page = answer_similarity.write_html(course.root / "course_grade" / f"similarity_{assignment.name}.html",
+                                        assignment.name, pairs[:args.top], len(answers), skipped)
+    print(f"{assignment.name}: {len(answers)} submissions, the {min(args.top, len(pairs))} most similar of "
+          f"{len(pairs)} pairs sharing text beyond the release (score: the fraction of their answers they share)\n")
+    print(answer_similarity.summary(pairs, args.top))
+    print(f"\nSide by side: {page}\nSimilar answers to a short exercise are expected: a high score is a reason "
+          "to look at the pair and talk to the students, not evidence of copying.")
+
+
+def export(args) -> None:
+    """Write the class's grades from its gradebook as a CSV: Canvas's gradebook import, or nbgrader's columns."""
+    course = class_folder(args.course_dir)
+    if not (course.root / "gradebook.db").is_file():
+        sys.exit(f"{course.root} has no gradebook.db: grade the class first (course grade {course.root}).")
+    results = class_results(course, submitted_assignments(course, args.assignments))
+    path = args.out or course.root / "course_grade" / f"{args.format}.csv"
+    grades_export.write(results, path, args.format, report.read_gradebook_columns(course.db_url))
+    print(f"wrote {path}: {len({r.student for r in results})} students, "
+          f"{len({r.assignment for r in results})} assignment(s), format {args.format}")
 
 
 def check(args) -> None:
@@ -144,11 +194,13 @@ def demo(args) -> None:
         shutil.rmtree(args.dir)
     course = CourseDir(args.dir, timeout=args.timeout).create()
     assignments = select(args.assignments)
-    print(f"Sample class in {course.root}\n{DEMO_LEGEND}")
+    print(f"Sample class in {course.root}\n{DEMO_LEGEND}", flush=True)
+    ledger = Ledger.of(course)
     for assignment in assignments:
-        course.generate(assignment)
+        print(f"releasing {assignment.name} and writing the sample class's submissions", flush=True)
+        release_assignments(course, [assignment], ledger)
         build_submissions(course, assignment, DEMO_CLASS)
-    results = grade_class(course, assignments, workers=args.workers, timeout=args.timeout, sandboxed=sandboxed(args))
+    results = grade_class(course, assignments, workers=args.workers, limits=limits(args))
     for assignment in assignments:
         print(f"\n== {assignment.name}\n")
         print(table([r for r in results if r.assignment == assignment.name]))
@@ -156,13 +208,37 @@ def demo(args) -> None:
     print_report(course, results)
 
 
+def at_least(low: int):
+    """An argparse type: a whole number >= low."""
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {low}, got {value}")
+        return value
+    return whole_number
+
+
+def shard_of(text: str) -> tuple:
+    """An argparse type: "I/N", the I-th of N shards (1 <= I <= N)."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, such as 2/3, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="Instructor commands of the course.")
     sub = p.add_subparsers(dest="command", required=True)
     names = dict(nargs="*", metavar="ASSIGNMENT", help="assignment names (default: all), e.g. 01_gradient_descent")
-    workers = dict(type=int, default=os.cpu_count(), help="grading processes (default: the cores)")
+    workers = dict(type=at_least(1), default=os.cpu_count(), help="grading processes (default: the cores)")
     no_sandbox = dict(action="store_true",
                       help="run student code without the bubblewrap sandbox (unprotected: trusted submissions only)")
+    notebook_timeout = dict(type=at_least(1), metavar="SECONDS",
+                            help="seconds a whole notebook may run, hidden checks included (default: 5 x --timeout)")
+    memory = dict(type=at_least(64), default=2048, help="MiB of memory each kernel may use (default 2048)")
 
     s = sub.add_parser("release", help=release.__doc__)
     s.add_argument("assignments", **names)
@@ -184,10 +260,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--student", action="append", help="grade only this student (repeatable)")
     s.add_argument("--workers", **workers)
     s.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
-    s.add_argument("--timeout", type=int, default=60, help="seconds each cell may run (default 60)")
-    s.add_argument("--memory", type=int, default=2048, help="MiB of memory each kernel may use (default 2048)")
+    s.add_argument("--timeout", type=at_least(1), default=60, help="seconds each cell may run (default 60)")
+    s.add_argument("--notebook-timeout", **notebook_timeout)
+    s.add_argument("--memory", **memory)
     s.add_argument("--no-sandbox", **no_sandbox)
-    s.add_argument("--shard", default="1/1", metavar="I/N",
+    s.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",
                    help="grade only every N-th student starting at the I-th, for grading on N machines")
     s.set_defaults(run=grade)
 
@@ -202,6 +279,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--assignments", nargs="*", default=[], metavar="ASSIGNMENT")
     s.set_defaults(run=merge)
 
+    s = sub.add_parser("similarity", help=similarity.__doc__)
+    s.add_argument("course_dir", type=Path, help="folder holding submitted/<student>/<assignment>/")
+    s.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment to compare, e.g. 01_gradient_descent")
+    s.add_argument("--top", type=at_least(1), default=20, help="pairs to print and show on the page (default 20)")
+    s.set_defaults(run=similarity)
+
+    s = sub.add_parser("export", help=export.__doc__)
+    s.add_argument("course_dir", type=Path, help="a class folder graded by `course grade`")
+    s.add_argument("assignments", **names)
+    s.add_argument("--format", choices=grades_export.FORMATS, default="canvas",
+                   help="canvas: Canvas's gradebook import; nbgrader: the class report's scores.csv (default canvas)")
+    s.add_argument("--out", type=Path, help="the CSV to write (default CLASS/course_grade/FORMAT.csv)")
+    s.set_defaults(run=export)
+
     s = sub.add_parser("check", help=check.__doc__)
     s.add_argument("path", type=Path, help="a notebook, or a folder of notebooks")
     s.set_defaults(run=check)
@@ -209,7 +300,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help=demo.__doc__)
     s.add_argument("assignments", **names)
     s.add_argument("--dir", type=Path, default=DEMO_DIR, help=f"working folder (default {DEMO_DIR.relative_to(REPO)})")
-    s.add_argument("--timeout", type=int, default=15, help="seconds each cell may run (default 15)")
+    s.add_argument("--timeout", type=at_least(1), default=15, help="seconds each cell may run (default 15)")
+    s.add_argument("--notebook-timeout", **notebook_timeout)
+    s.add_argument("--memory", **memory)
     s.add_argument("--workers", **workers)
     s.add_argument("--no-sandbox", **no_sandbox)
     s.set_defaults(run=demo)

@@ -1,4 +1,5 @@
-"""environment.yml (conda) and pyproject.toml (pip) describe the same environment."""
+"""environment.yml (conda, and pip for what conda-forge lacks) and pyproject.toml (pip) describe the same
+environment."""
 import re
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def test_environment_yml_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pip_side = dict(normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
     conda = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
-    conda_side = dict(normalise(d) for d in conda if isinstance(d, str) and not d.startswith(("python", "pip")))
+    [pip_section] = [d["pip"] for d in conda if isinstance(d, dict)]
+    conda_side = dict(normalise(d) for d in conda + pip_section
+                      if isinstance(d, str) and not d.startswith(("python", "pip", "-e")))
     assert conda_side == pip_side
     python = next(d for d in conda if isinstance(d, str) and d.startswith("python"))
     assert python.replace("python", "") == project["requires-python"]
-    assert {"pip": ["-e ."]} in conda
+    assert pip_section[-1] == "-e ."

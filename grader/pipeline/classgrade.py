@@ -59,7 +59,7 @@ class Ledger:
         return self.submissions.get(f"{student}/{assignment}", {})
 
     def record(self, outcome, limits: GradingLimits) -> None:
-        self.submissions[f"{outcome.job.student}/{outcome.job.assignment}"] = {
+        self.submissions[outcome.job.key] = {
             "fingerprint": outcome.job.fingerprint, "status": outcome.status, "detail": outcome.detail,
             "limits": asdict(limits),
             "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2),
@@ -166,40 +166,48 @@ def plan(course, assignments, students, ledger: Ledger, force: bool, limits: Gra
 def run(course, jobs, workers: int, limits: GradingLimits, on_done) -> None:
     """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes.
 
-    A worker that dies (its kernel took it down) breaks the pool: the jobs it did not finish
-    run again in a new pool, and a job that was running when a worker died twice is "kernel died".
+    A worker that dies (its kernel took it down) breaks the pool. The jobs that had not started
+    run again in a new pool; those that were running are suspects, graded again afterwards one
+    at a time, so that only the culprit is "kernel died" when its worker dies a second time.
     """
-    shards, running = course.root / "course_grade" / "shards", running_folder(course.root)
+    shards = course.root / "course_grade" / "shards"
     shards.mkdir(parents=True, exist_ok=True)
     base = shards / "base.db"       # workers copy this, never the gradebook being written
     shutil.copyfile(course.root / "gradebook.db", base)
-    deaths = Counter()
+    suspects = []
     while jobs:
-        shutil.rmtree(running, ignore_errors=True)
-        unfinished = []
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
-                                 initargs=(course.root, base, limits)) as pool:
-            futures = {pool.submit(grade_job, job): job for job in jobs}
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    unfinished.append(futures[future])
-                    continue
-                on_done(outcome)
-        suspects = {p.read_text() for p in running.iterdir()} if running.is_dir() else set()
-        jobs = []
-        for job in unfinished:
-            deaths[job] += f"{job.student}/{job.assignment}" in suspects
-            if deaths[job] >= 2:
-                on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
-            elif suspects:
-                jobs.append(job)
-            else:
+        unfinished, running = _pool(course, base, jobs, workers, limits, on_done)
+        if unfinished and not running:      # a worker died between jobs: nothing to blame or retry
+            for job in unfinished:
                 on_done(Outcome(job, Status.FAILED, "a grading process died; run again to retry"))
+            break
+        jobs = [job for job in unfinished if job.key not in running]
+        suspects += [job for job in unfinished if job.key in running]
+    for job in suspects:
+        if _pool(course, base, [job], 1, limits, on_done)[0]:
+            on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
     shutil.rmtree(shards)
+    shutil.rmtree(running_folder(course.root), ignore_errors=True)
+
+
+def _pool(course, base, jobs, workers: int, limits: GradingLimits, on_done) -> tuple:
+    """Grade `jobs` in one process pool: (the jobs it did not finish because a worker died,
+    the keys of the jobs that were running then)."""
+    running = running_folder(course.root)
     shutil.rmtree(running, ignore_errors=True)
+    unfinished = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
+                             initargs=(course.root, base, limits)) as pool:
+        futures = {pool.submit(grade_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                unfinished.append(futures[future])
+                continue
+            on_done(outcome)
+    return unfinished, {p.read_text() for p in running.iterdir()} if running.is_dir() else set()
 
 
 def merge(course, outcome, earlier: dict) -> None:

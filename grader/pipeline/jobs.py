@@ -40,6 +40,11 @@ class Job:
     notebook: str               # e.g. "gradient_descent.ipynb"
     fingerprint: str            # what the submission and its checks were when graded
 
+    @property
+    def key(self) -> str:
+        """"student/assignment", as the ledger and the running folder name the job."""
+        return f"{self.student}/{self.assignment}"
+
 
 @dataclass(frozen=True)
 class GradingLimits:
@@ -105,7 +110,7 @@ def grade_job(job: Job) -> Outcome:
     worker = Worker.current
     started = time.perf_counter()
     worker.running.parent.mkdir(parents=True, exist_ok=True)
-    worker.running.write_text(f"{job.student}/{job.assignment}")
+    worker.running.write_text(job.key)
     run = Run()
     try:
         status, detail, run = _grade(worker, job)

@@ -79,13 +79,9 @@ def lstm_forward(x, h0, Wx, Wh, b):
     h = np.zeros((N, T, H), dtype=np.result_type(x, h0, Wx, Wh, b))
     cache, h_prev, c_prev = [], h0, np.zeros_like(h0)
     for t in range(T):
-        a = x[:, t] @ Wx + h_prev @ Wh + b
-        i, f, o = (1.0 / (1.0 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))
-        g = np.tanh(a[:, 3 * H:])
-        c = f * c_prev + i * g
-        h_next = o * np.tanh(c)
-        cache.append((x[:, t], h_prev, c_prev, Wx, Wh, i, f, o, g, c))
-        h[:, t], h_prev, c_prev = h_next, h_next, c
+        h_prev, c_prev, step = lstm_step_forward(x[:, t], h_prev, c_prev, Wx, Wh, b)
+        h[:, t] = h_prev
+        cache.append(step)
     return h, cache
 
 

@@ -121,7 +121,7 @@ def sandboxed(args) -> bool:
 
 
 def print_report(course, results) -> None:
-    paths = report.write_report(results, course.root / "course_grade", course.db_url)
+    paths = report.write_report(results, course.root / "course_grade", course.db_url, course.path("feedback"))
     print(report.summary(results))
     print(f"\nReport: {paths['html']}\nScores: {paths['csv']}\nFeedback: {course.path('feedback')}/<student>/"
           f"<assignment>/\nGradebook: {course.root / 'gradebook.db'} (formgrader and `nbgrader export` read it)")

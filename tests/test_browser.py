@@ -16,6 +16,8 @@ from grader.pipeline.assignments import RELEASE, REPO, select
 from grader.mistakes.gradient_descent import MISTAKES
 from grader.reference import gradient_descent as reference
 from grader.authoring.sample_class import fill, solution_answers, source_as
+from grader.reports.report import write_html
+from grader.reports.scores import ExerciseResult, SubmissionResult
 from live_server import jupyter
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,5 +112,26 @@ def test_a_student_sees_a_passed_check_a_named_mistake_and_plots(tmp_path):
             passed.screenshot(path=str(ARTEFACTS / "passed_check.png"))
             mistake_output.last.screenshot(path=str(ARTEFACTS / "named_mistake.png"))
             page.screenshot(path=str(ARTEFACTS / "window.png"))  # the window, scrolled to the named mistake
+        finally:
+            browser.close()
+
+
+def test_the_class_report_fits_a_laptop_screen(tmp_path):
+    """The report of a class with every status and a hostile student id, in Chromium 1280 px wide:
+    nothing wider than the window (wide tables scroll inside their box), and a screenshot saved."""
+    from test_report import sample_class
+    wide = SubmissionResult("ada", "06_bptt", "graded", [ExerciseResult(f"lstm_step_backward_{i}", 0.0, 2.0, [
+        "Gradient of the forget gate taken from the cell state instead of the previous cell state [forget_from_c]"])
+        for i in range(14)])
+    page_path = write_html(sample_class() + [wide], tmp_path / "report.html")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(page_path.as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+            assert page.locator("section.assignment").count() == 3
+            page.screenshot(path=str(ARTEFACTS / "report-1280.png"), full_page=True)
         finally:
             browser.close()

@@ -2,6 +2,7 @@
 import os
 import shutil
 
+import nbformat
 import pytest
 from conftest import ASSIGNMENTS, course_command
 
@@ -78,7 +79,12 @@ def test_the_report_and_feedback_are_written(graded):
     csv = (course.root / "course_grade" / "scores.csv").read_text().splitlines()
     assert csv[0].startswith("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score")
     assert len(csv) == 1 + len(CLASS)
-    assert (course.root / "course_grade" / "report.html").read_text().count("data:image/png") == 3
+    page = (course.root / "course_grade" / "report.html").read_text()
+    assert page.count("data:image/png") == 1
+    assert f'<a href="../feedback/ada/{ASSIGNMENT.name}/gradient_descent.html">ada</a>' in page
+    functions = [c for c in nbformat.read(ASSIGNMENT.source, as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+    assert page.count("<small>not attempted</small>") == len(functions), "grace left every function blank"
     for student in CLASS:
         assert course.path("feedback", student, ASSIGNMENT.name, "gradient_descent.html").exists()
 

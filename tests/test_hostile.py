@@ -8,6 +8,7 @@ faults of the grader itself, are graded on their own.
 import os
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import pytest
@@ -288,14 +289,17 @@ def test_metadata_broken_by_the_student_is_an_unreadable_notebook(hostile_class)
 def test_a_kernel_that_kills_its_grading_process_is_kernel_died_after_a_second_try(tmp_path):
     """Unconfined (--no-sandbox), a kernel can kill the process grading it; that breaks the
     process pool. The class goes on: the others are graded, and the culprit, once it took its
-    worker down twice, is recorded as "kernel died"."""
+    worker down twice, is recorded as "kernel died". The killed workers' scratch folders go too."""
     course = CourseDir(tmp_path / "class", timeout=5).create()
     course.generate(ASSIGNMENT)
     build_submissions(course, ASSIGNMENT, {"ada": "complete"})
     complete = solution_answers(ASSIGNMENT.source)
     first = first_function(complete)
     write_answers(course, "kills_worker", {**complete, first: KILLS_ITS_WORKER + complete[first]})
-    printed = course_command("grade", course.root, "--workers", 2, "--timeout", 5, "--no-sandbox")
+    with tempfile.TemporaryDirectory() as temporary:     # short: it holds the kernels' Unix sockets
+        printed = course_command("grade", course.root, "--workers", 2, "--timeout", 5, "--no-sandbox",
+                                 env={"TMPDIR": temporary})
+        assert not os.listdir(temporary)
     assert "kills_worker 01_gradient_descent: kernel died (its grading process died twice" in printed
     assert "ada 01_gradient_descent: graded" in printed
     assert result(course, "kills_worker").total == 0.0 and result(course, "ada").total == 9.0

@@ -15,8 +15,8 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.plugins.export import CsvExportPlugin
 from sqlalchemy.exc import SAWarning
 
-from grader.reports.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, pass_rates, read_gradebook_columns, summary,
-                           write_csv, write_html, write_report)
+from grader.reports.report import (NBGRADER_EXPORT_COLUMNS, NO_RESULTS, exercise_summaries, pass_rates,
+                                   read_gradebook_columns, summary, write_csv, write_html, write_report, written_answers)
 from grader.mistakes import named
 from grader.pipeline.execute import REPORT_MIME
 from grader.pipeline.jobs import Job, Outcome
@@ -40,8 +40,8 @@ def submission(student, assignment, status="graded", scores=None, diagnoses=None
     """A result with MAX_SCORES' exercises: `scores` {exercise: score or None} (default: full marks
     when graded, 0 otherwise) and `diagnoses` {exercise: [diagnosis, ...]}."""
     default = (lambda m: m) if status == "graded" else (lambda m: 0.0)
-    exercises = [ExerciseResult(name, (scores or {}).get(name, default(m)), m, (diagnoses or {}).get(name, []))
-                 for name, m in MAX_SCORES[assignment].items()]
+    exercises = [ExerciseResult(name, (scores or {}).get(name, default(m)), m, (diagnoses or {}).get(name, []),
+                                written=name == "written") for name, m in MAX_SCORES[assignment].items()]
     return SubmissionResult(student, assignment, status, exercises)
 
 
@@ -181,22 +181,52 @@ def test_summary_counts_statuses_and_averages_only_notebooks_that_ran():
             "  scores of the 3 notebooks that ran: mean 3, median 3 of 5\n") in text
 
 
-def test_summary_ranks_named_mistakes_by_frequency():
+def test_summary_says_what_to_reteach_per_assignment_lowest_pass_rate_first():
     text = summary(sample_class())
-    reteach = text[text.index("What to re-teach"):].splitlines()[2:]
-    ranked = [re.match(r"^\s+(\d+)\s+(\S+)\s+(.+)$", line).groups() for line in reteach]
-    assert ranked == [("3", "01_gradient_descent:momentum_step", MOMENTUM),
-                      ("2", "02_adaptive_lr:adam_step", BIAS),
-                      ("1", "01_gradient_descent:gradient_step", NO_LR),
-                      ("1", "01_gradient_descent:mse_gradient", FORGED)]
+    assert ("  what to re-teach (lowest pass rate first, among the students who attempted it):\n"
+            f"    momentum_step: 17% of 6 pass; {MOMENTUM} 3\n"
+            f"    mse_gradient: 67% of 6 pass; {FORGED} 1\n"
+            f"    gradient_step: 67% of 6 pass; {NO_LR} 1\n\n02_adaptive_lr") in text
+    assert f"    adam_step: 33% of 3 pass; {BIAS} 2\n    adagrad_step: 67% of 3 pass" in text
+    assert "written:" not in text, "written answers are not exercises to re-teach"
 
 
-def test_html_embeds_the_three_plots_and_escapes_text_from_submissions(tmp_path):
-    page = write_html(sample_class(), tmp_path / "report.html").read_text()
+def test_blank_answers_are_neither_failed_nor_mistakes():
+    """Two students left momentum_step as released: the pass rate and the mistake's share are of
+    the four who attempted it; a blank written answer is counted apart from pending ones."""
+    results = [submission(s, GD, scores={"momentum_step": 0.0}, diagnoses={"momentum_step": [MOMENTUM]})
+               for s in ("ada", "ben")] + [submission(s, GD) for s in ("chloe", "dmitri")]
+    results += [submission(s, GD, scores={"momentum_step": 0.0, "written": 0.0}) for s in ("emma", "farid")]
+    for result in results[4:]:
+        for exercise in result.exercises:
+            exercise.attempted = exercise.name not in ("momentum_step", "written")
+    summaries = {e.name: e for e in exercise_summaries(results)}
+    momentum = summaries["momentum_step"]
+    assert (momentum.ran, momentum.attempted, momentum.passed, momentum.pass_rate) == (6, 4, 2, 0.5)
+    assert [(m.key, m.count, m.share) for m in momentum.mistakes] == [("momentum_sign", 2, 0.5)]
+    assert written_answers(results) == [dict(name="written", graded=4, mean="1", max="1", pending=0, blank=2)]
+    assert results[4].exercises[2].reason == "not attempted"
+
+
+def test_the_page_has_a_section_per_assignment_with_reasons_links_and_escaped_text(tmp_path):
+    feedback = tmp_path / "feedback"
+    page_of_ben = feedback / "ben" / GD / "gradient_descent.html"
+    page_of_ben.parent.mkdir(parents=True)
+    page_of_ben.write_text("feedback")
+    (tmp_path / "course_grade").mkdir()
+    page = write_html(sample_class(), tmp_path / "course_grade" / "report.html", feedback).read_text()
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)">', page)
-    assert [alt for alt, _ in images] == ["score distribution per assignment", "pass rate per exercise",
-                                          "most frequent named mistakes"]
+    assert [alt for alt, _ in images] == ["score distribution per assignment"]
     assert all(base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n") for _, data in images)
+    sections = re.findall(r'<section class="assignment" id="([^"]+)">', page)
+    assert sections == [GD, ADAPTIVE]
+    reteach = page[page.index(f'id="{GD}"'):page.index(f'id="{ADAPTIVE}"')]
+    assert [reteach.index(f"<td>{e}</td>") for e in ("momentum_step", "mse_gradient", "gradient_step")] == \
+        sorted(reteach.index(f"<td>{e}</td>") for e in ("momentum_step", "mse_gradient", "gradient_step"))
+    assert "Velocity added with the wrong sign [momentum_sign]: 3 (50%)" in reteach
+    assert '<a href="../feedback/ben/01_gradient_descent/gradient_descent.html">ben</a>' in page
+    assert page.count("<a href=\"../feedback") == 1, "only pages that exist are linked"
+    assert '<small>[momentum_sign]</small>' in page and "<small>timed out</small>" in page
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     text = re.sub(r"data:image/png;base64,[^\"]+", "", page)
@@ -217,7 +247,7 @@ def test_write_report_writes_the_csv_with_gradebook_columns_and_the_page(gradebo
     assert paths == {"csv": tmp_path / "report" / "scores.csv", "html": tmp_path / "report" / "report.html"}
     rows = read_rows(paths["csv"])
     assert [row[4] for row in rows[1:]] == ["Lovelace", "Okri", ""]
-    assert paths["html"].read_text().count("data:image/png;base64,") == 3
+    assert paths["html"].read_text().count("data:image/png;base64,") == 1
 
 
 def test_csv_writes_numbers_as_nbgrader_does_whatever_their_type(tmp_path):

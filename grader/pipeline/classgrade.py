@@ -7,6 +7,7 @@ ledger (`course_grade/ledger.json`) remembers what each submission and its check
 when graded, and under which limits: a re-run grades only what changed (and, for a changed
 limit, only the submissions a limit stopped), unless forced, and says why.
 """
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -14,6 +15,7 @@ import os
 import re
 import sys
 import shutil
+import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -62,8 +64,10 @@ class Ledger:
         self.submissions[outcome.job.key] = {
             "fingerprint": outcome.job.fingerprint, "status": outcome.status, "detail": outcome.detail,
             "limits": asdict(limits),
-            "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.execute_seconds, 2),
-            "hidden_seconds": round(outcome.hidden_seconds, 2), "calls": outcome.calls}
+            "seconds": round(outcome.seconds, 2), "execute_seconds": round(outcome.run.seconds, 2),
+            "kernel_start_seconds": round(outcome.run.kernel_start_seconds, 2),
+            "graded_cell_seconds": round(outcome.run.graded_cell_seconds, 2),
+            "hidden_seconds": round(outcome.run.hidden_seconds, 2), "calls": outcome.run.calls}
         self.save()
 
     def save(self) -> None:
@@ -174,23 +178,29 @@ def run(course, jobs, workers: int, limits: GradingLimits, on_done) -> None:
     shards.mkdir(parents=True, exist_ok=True)
     base = shards / "base.db"       # workers copy this, never the gradebook being written
     shutil.copyfile(course.root / "gradebook.db", base)
-    suspects = []
-    while jobs:
-        unfinished, running = _pool(course, base, jobs, workers, limits, on_done)
-        if unfinished and not running:      # a worker died between jobs: nothing to blame or retry
-            for job in unfinished:
-                on_done(Outcome(job, Status.FAILED, "a grading process died; run again to retry"))
-            break
-        jobs = [job for job in unfinished if job.key not in running]
-        suspects += [job for job in unfinished if job.key in running]
-    for job in suspects:
-        if _pool(course, base, [job], 1, limits, on_done)[0]:
-            on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
+    # the kernels' scratch folders, removed here even when a worker is killed before it cleans up
+    scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    grade_pool = functools.partial(_pool, course, (course.root, base, limits, scratch), on_done=on_done)
+    try:
+        suspects = []
+        while jobs:
+            unfinished, running = grade_pool(jobs, workers)
+            if unfinished and not running:      # a worker died between jobs: nothing to blame or retry
+                for job in unfinished:
+                    on_done(Outcome(job, Status.FAILED, "a grading process died; run again to retry"))
+                break
+            jobs = [job for job in unfinished if job.key not in running]
+            suspects += [job for job in unfinished if job.key in running]
+        for job in suspects:
+            if grade_pool([job], 1)[0]:
+                on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(shards)
     shutil.rmtree(running_folder(course.root), ignore_errors=True)
 
 
-def _pool(course, base, jobs, workers: int, limits: GradingLimits, on_done) -> tuple:
+def _pool(course, worker_args: tuple, jobs, workers: int, on_done) -> tuple:
     """Grade `jobs` in one process pool: (the jobs it did not finish because a worker died,
     the keys of the jobs that were running then)."""
     running = running_folder(course.root)
@@ -198,7 +208,7 @@ def _pool(course, base, jobs, workers: int, limits: GradingLimits, on_done) -> t
     unfinished = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
-                             initargs=(course.root, base, limits)) as pool:
+                             initargs=worker_args) as pool:
         futures = {pool.submit(grade_job, job): job for job in jobs}
         for future in as_completed(futures):
             try:

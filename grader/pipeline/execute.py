@@ -30,7 +30,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Integer
+from traitlets import Bool, Dict, Integer, Unicode
 
 from grader.checks.judge import judge
 from grader.checks.remote import Channel, ChannelFailed, ChannelTimedOut, RemoteFunction
@@ -44,6 +44,7 @@ HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
 REPORT_MIME = "application/x-course-grade-report+json"
 SERVE = "import course_lib.grading_agent; course_lib.grading_agent.serve({!r})"
 KERNEL_OUTPUT_KEPT = 20_000    # bytes of a kernel's own stdout and stderr copied into the worker's log
+LESSON_SHARE_AFTER_TIMEOUT = 6  # after a timeout, lesson cells get the cell timeout divided by this
 GRACE = 5.0                     # seconds an interrupted kernel has to stop before it is killed
 DIED = "the kernel died"
 WOULD_NOT_STOP = "a cell ran out of time and would not stop when interrupted, so the kernel was ended"
@@ -53,6 +54,8 @@ WOULD_NOT_STOP = "a cell ran out of time and would not stop when interrupted, so
 class Run:
     """What one execution of a notebook met."""
     seconds: float = 0.0            # kernel start, every cell, hidden checks
+    kernel_start_seconds: float = 0.0   # of which starting the kernel (its scratch folder included)
+    graded_cell_seconds: float = 0.0    # of which the answer and test cells in the kernel
     hidden_seconds: float = 0.0     # of which judging hidden checks, calls into the kernel included
     calls: int = 0                  # calls of the student's functions by the hidden checks
     timeouts: int = 0               # cells that ran out of time
@@ -94,6 +97,8 @@ class GradingExecute(Execute):
     memory_mib = Integer(2048, help="Memory limit of the kernel's processes.").tag(config=True)
     notebook_timeout = Integer(300, help="Seconds the whole notebook may run, hidden checks included.").tag(config=True)
     checks = Dict(help="grade_id -> [topic, name, points] of the test cells judged here.").tag(config=True)
+    scratch_root = Unicode("", help="Where each kernel's private scratch folder is made (the system's "
+                           "temporary folder when empty).").tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("shutdown_kernel", "immediate")     # the notebook is done: no graceful wait
@@ -103,8 +108,8 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._printed, self._kernel_ready, self._log = {}, False, None
         run = self.run = Run()
-        self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))     # private to this process
-        started = time.perf_counter()
+        self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=self.scratch_root or None))
+        started = self._started = time.perf_counter()
         self._deadline = time.monotonic() + self.notebook_timeout
         try:
             return super().preprocess(nb, resources, km)
@@ -143,6 +148,8 @@ class GradingExecute(Execute):
         return km
 
     def preprocess_cell(self, cell, resources, index):
+        if not self._kernel_ready:
+            self.run.kernel_start_seconds = time.perf_counter() - self._started
         self._kernel_ready = True
         if cell.cell_type != "code":
             return cell, resources
@@ -156,6 +163,7 @@ class GradingExecute(Execute):
         source = cell.source
         if check is not None:
             cell.source = source.split(HIDDEN_MARK, 1)[0].rstrip()
+        cell_started = time.perf_counter()
         try:
             super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -169,6 +177,8 @@ class GradingExecute(Execute):
                                        "interrupted, so the kernel was ended."))
         finally:
             cell.source = source
+            if utils.is_solution(cell) or utils.is_grade(cell):
+                self.run.graded_cell_seconds += time.perf_counter() - cell_started
         if check is not None and not self.run.stopped:
             cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result" and REPORT_MIME not in o.get("data", {})]
             if not any(o.output_type == "error" for o in cell.outputs):
@@ -181,8 +191,15 @@ class GradingExecute(Execute):
         return self._deadline - time.monotonic()
 
     def _get_timeout(self, cell):
-        """A cell's timeout: the cell timeout, or what is left of the budget if that is less."""
-        return max(1, min(self.timeout, math.ceil(self._remaining())))
+        """A cell's timeout: the cell timeout, or what is left of the budget if that is less.
+
+        Once a cell has run out of time, the lesson's own cells (neither answer nor test) get a
+        sixth of it: shortened under grading, they finish in seconds unless they call the function
+        that hangs, and then they must not spend the time the graded cells after them need."""
+        timeout = self.timeout
+        if self.run.timeouts and cell is not None and not (utils.is_solution(cell) or utils.is_grade(cell)):
+            timeout = max(1, timeout // LESSON_SHARE_AFTER_TIMEOUT)
+        return max(1, min(timeout, math.ceil(self._remaining())))
 
     def _judge_hidden(self, topic, name, points, index) -> list:
         """Outputs of the hidden checks of `name`, judged here on the function in the kernel."""

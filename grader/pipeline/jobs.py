@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -62,22 +62,22 @@ class Outcome:
     detail: str = ""
     shard: str = ""             # db_url of the gradebook holding the result ("" when none)
     seconds: float = 0.0        # the whole job, in the worker
-    execute_seconds: float = 0.0  # of which running the notebook in its kernel
-    hidden_seconds: float = 0.0   # of which judging the hidden checks, calls into the kernel included
-    calls: int = 0                # calls of the student's functions by the hidden checks
+    run: Run = field(default_factory=Run)   # of which running the notebook and its hidden checks
 
 
 class Worker:
     """Settings of one worker process; `start` is the process pool's initializer."""
     current = None
 
-    def __init__(self, root: Path, gradebook: Path, limits: GradingLimits):
+    def __init__(self, root: Path, gradebook: Path, limits: GradingLimits, scratch: Path = None):
         self.root = root
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
         self.config.Execute.timeout = limits.timeout
         self.config.GradingExecute.notebook_timeout = limits.notebook_timeout
         self.config.GradingExecute.memory_mib = limits.memory_mib
         self.config.GradingExecute.sandboxed = limits.sandboxed
+        if scratch is not None:
+            self.config.GradingExecute.scratch_root = str(scratch)
         self.shard = root / "course_grade" / "shards" / f"worker-{os.getpid()}.db"
         self.shard.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(gradebook, self.shard)
@@ -119,8 +119,7 @@ def grade_job(job: Job) -> Outcome:
     finally:
         worker.running.unlink(missing_ok=True)
     shard = f"sqlite:///{worker.shard}" if not status.not_run and status != Status.FAILED else ""
-    return Outcome(job, status, detail, shard, time.perf_counter() - started, run.seconds, run.hidden_seconds,
-                   run.calls)
+    return Outcome(job, status, detail, shard, time.perf_counter() - started, run)
 
 
 def submitted_files(folder: Path) -> list:

@@ -5,50 +5,56 @@ hidden test code, this page is built from the scores and the checks' printed mes
 no cell source, no traceback, no reference. It is written where nbgrader's would be,
 `feedback/<student>/<assignment>/<notebook>.html`, so `nbgrader release_feedback` hands it out.
 """
-import html
 import shutil
+
+import jinja2
 
 from course_lib.checking import MISTAKE_BLOCK
 from grader.mistakes import catalogue
 from grader.pipeline.assignments import all_assignments
 
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+PAGE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Feedback on {{ assignment }}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
-section {{ border-top: 1px solid #ddd; padding: .6rem 0; }}
-h2 {{ font-size: 1.05rem; margin: .3rem 0; }}
-.score {{ float: right; font-weight: 600; }}
-.full {{ color: #17692f; }} .partial {{ color: #8a5a00; }} .none {{ color: #a61b1b; }}
-pre {{ background: #f6f6f6; padding: .5rem; white-space: pre-wrap; font-size: .85rem; }}
-.mistake {{ background: #fff4e0; padding: .3rem .5rem; }}
+body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+section { border-top: 1px solid #ddd; padding: .6rem 0; }
+h2 { font-size: 1.05rem; margin: .3rem 0; }
+.score { float: right; font-weight: 600; }
+.full { color: #17692f; } .partial { color: #8a5a00; } .none { color: #a61b1b; }
+pre { background: #f6f6f6; padding: .5rem; white-space: pre-wrap; font-size: .85rem; }
+.mistake { background: #fff4e0; padding: .3rem .5rem; }
 </style></head><body>
-<h1>{title}</h1>
-<p>Student: <b>{student}</b> · Total: <b>{total}</b> · Status: {status}</p>
-{sections}
+<h1>Feedback on {{ assignment }}</h1>
+<p>Student: <b>{{ student }}</b> · Total: <b>{{ total }}</b>{% if pending %} (written answers not graded yet){% endif %}
+ · Status: {{ status }}</p>
+{% for e in exercises %}
+<section><h2>{{ e.name }}<span class="score {{ e.grade }}">{{ e.score }}</span></h2>
+{% if not e.attempted %}<p>Not attempted: the answer is as it was handed out.</p>{% endif %}
+{% for mistake in e.named %}
+<p class="mistake">Named mistake: {{ mistake.name }}{% if mistake.hint %}<br>{{ mistake.hint }}{% endif %}</p>
+{% endfor %}
+{% for message in e.messages %}<pre>{{ message }}</pre>{% endfor %}
+{% if e.comment %}<p>Grader's comment: {{ e.comment }}</p>{% endif %}
+</section>
+{% endfor %}
 </body></html>
-"""
+""")
 
 
 def render(result) -> str:
     """The feedback page of one SubmissionResult."""
-    sections = []
+    exercises = []
     for exercise in result.exercises:
         named, hints = exercise.named_mistakes, _hints(result.assignment, exercise.name)
-        sections.append(f"<section><h2>{html.escape(exercise.name)}"
-                        f"<span class='score {_grade_class(exercise)}'>{_score(exercise)}</span></h2>"
-                        + "".join(f"<p class='mistake'>Named mistake: {html.escape(f'{title} [{key}]')}"
-                                  + (f"<br>{html.escape(hints[title, key])}" if (title, key) in hints else "") + "</p>"
-                                  for title, key in named)
-                        + "".join(f"<pre>{html.escape(m)}</pre>" for m in _without(named, exercise.messages))
-                        + (f"<p>Grader's comment: {html.escape(exercise.comment)}</p>" if exercise.comment else "")
-                        + "</section>")
-    status = html.escape(result.status + (f" ({result.detail})" if result.detail else ""))
-    total = f"{result.total:g} / {result.max_total:g}"
-    if any(e.score is None for e in result.exercises):
-        total += " (written answers not graded yet)"
-    return PAGE.format(title=html.escape(f"Feedback on {result.assignment}"), student=html.escape(result.student),
-                       total=total, status=status, sections="\n".join(sections))
+        exercises.append(dict(name=exercise.name, grade=_grade_class(exercise), score=_score(exercise),
+                              attempted=exercise.attempted, comment=exercise.comment,
+                              named=[dict(name=f"{title} [{key}]", hint=hints.get((title, key), ""))
+                                     for title, key in named],
+                              messages=_without(named, exercise.messages)))
+    return PAGE.render(assignment=result.assignment, student=result.student, exercises=exercises,
+                       total=f"{result.total:g} / {result.max_total:g}",
+                       pending=any(e.score is None for e in result.exercises),
+                       status=result.status + (f" ({result.detail})" if result.detail else ""))
 
 
 def write(course, assignment, result) -> None:

@@ -5,41 +5,40 @@ student x assignment. Means, medians and pass rates count the submissions whose 
 ran (`Status.ran`: graded, or graded up to a timeout or a dead kernel); the others
 (missing or unreadable notebook, not submitted) are counted by status, not averaged in as
 zeros. A named mistake is a diagnosis of the form "Title [key]", counted once per student
-and exercise.
+and exercise. An exercise was attempted when its answer cell differs from the release; pass
+rates and mistake shares are of the students who attempted it, so blank work and mistakes
+are never confused.
 """
 import base64
 import csv
-import html
 import io
+import os
 import statistics
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
+import jinja2
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
+from grader.pipeline.assignments import all_assignments
 from grader.pipeline.status import Status
+from grader.reports.scores import NAMED_DIAGNOSIS
 
 # `nbgrader export`'s CSV columns, in its order (nbgrader/plugins/export.py, CsvExportPlugin).
 NBGRADER_EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                            "email", "raw_score", "late_submission_penalty", "score", "max_score")
 # Those of them that only the gradebook knows.
 GRADEBOOK_COLUMNS = ("duedate", "timestamp", "last_name", "first_name", "email", "late_submission_penalty")
-TOP_MISTAKES = 10
+TOP_MISTAKES = 3         # named mistakes shown per exercise
+RETEACH_LINES = 5       # exercises per assignment in the terminal summary
 NO_RESULTS = "No submissions to report: the list of results is empty."
-
-
-@dataclass(frozen=True)
-class NamedMistake:
-    """A catalogued mistake on one exercise, as a diagnosis "Title [key]" names it."""
-    assignment: str
-    exercise: str
-    title: str
-    key: str
 
 
 def read_gradebook_columns(db_url: str) -> dict:
@@ -134,49 +133,39 @@ def summary(results) -> str:
         pending = pending_manual_grades(group)
         if pending:
             lines.append(f"  {pending} answers wait for a manual grade (they count 0 until graded)")
-    mistakes = ranked_mistakes(results)[:TOP_MISTAKES]
-    lines += ["", "What to re-teach (most frequent named mistakes):"]
-    if not mistakes:
-        return "\n".join(lines + ["  no named mistakes"])
-    width = max(len(f"{m.assignment}:{m.exercise}") for _, m in mistakes)
-    lines.append(f"  {'students':>8}  {'exercise':<{width}}  mistake")
-    lines += [f"  {count:>8}  {f'{m.assignment}:{m.exercise}':<{width}}  {m.title} [{m.key}]"
-              for count, m in mistakes]
+        weakest = [e for e in exercise_summaries(group) if e.pass_rate is not None and e.pass_rate < 1]
+        if weakest:
+            lines.append("  what to re-teach (lowest pass rate first, among the students who attempted it):")
+        for exercise in weakest[:RETEACH_LINES]:
+            top = "; ".join(f"{m.title} [{m.key}] {m.count}" for m in exercise.mistakes[:TOP_MISTAKES])
+            lines.append(f"    {exercise.name}: {exercise.pass_rate:.0%} of {exercise.attempted} pass"
+                         + (f"; {top}" if top else ""))
     return "\n".join(lines)
 
 
-def write_html(results, path) -> Path:
-    """Write one self-contained HTML page: statuses, score and pass-rate plots, mistakes, scores per student.
+def write_html(results, path, feedback_folder=None) -> Path:
+    """Write one self-contained HTML page: an overview, then one section per assignment with what
+    to re-teach, its written answers and a score per student and exercise with the reason for
+    every lost point, linked to the student's feedback page when `feedback_folder` holds it.
 
-    The plots are PNGs drawn with Matplotlib's Agg canvas and embedded as base64 data URLs;
-    every text taken from the results (student ids, statuses, exercise names, mistake titles)
-    is HTML-escaped.
+    The score plot is a PNG drawn with Matplotlib's Agg canvas, embedded as a base64 data URL;
+    the template escapes every text taken from the results.
     """
-    body = ["<h1>Class report</h1>"]
-    if not results:
-        body.append(f"<p>{NO_RESULTS}</p>")
-    else:
-        groups = by_assignment(results)
-        mistakes = ranked_mistakes(results)
-        body += [f"<p>{len({r.student for r in results})} students, {len(groups)} assignments. Means, medians "
-                 "and pass rates count the notebooks that ran (graded, timed out, kernel died); a pending "
-                 "manual grade counts 0.</p>",
-                 "<h2>Submissions</h2>", overview_table(groups),
-                 "<h2>Score distribution</h2>", score_plot(groups),
-                 "<h2>Pass rate per exercise</h2>",
-                 "<p>Fraction of the notebooks that ran with full marks on the exercise "
-                 "(answers waiting for a manual grade are left out).</p>", pass_rate_plot(pass_rates(results)),
-                 "<h2>What to re-teach: most frequent named mistakes</h2>"]
-        body += [mistakes_plot(mistakes[:TOP_MISTAKES]), mistakes_table(mistakes)] if mistakes else \
-            ["<p>No named mistakes.</p>"]
-        body.append("<h2>Scores per student</h2>")
-        body += [f"<h3>{html.escape(name)}</h3>" + student_table(group) for name, group in groups.items()]
     path = Path(path)
-    path.write_text(PAGE.format(body="\n".join(body)), encoding="utf-8")
+    groups = by_assignment(results)
+    sections = [dict(name=name, exercises=exercise_summaries(group), written=written_answers(group),
+                     columns=[e for _, e in exercise_columns(group)],
+                     students=[student_row(r, _feedback_link(r, path.parent, feedback_folder)) for r in group])
+                for name, group in groups.items()]
+    page = PAGE.render(empty=NO_RESULTS if not results else "", students=len({r.student for r in results}),
+                       overview=[overview_row(name, group) for name, group in groups.items()],
+                       statuses=list(status_counts(results)), score_plot=score_plot(groups) if results else "",
+                       sections=sections, top=TOP_MISTAKES)
+    path.write_text(page, encoding="utf-8")
     return path
 
 
-def write_report(results, folder, db_url=None) -> dict:
+def write_report(results, folder, db_url=None, feedback_folder=None) -> dict:
     """Write `scores.csv` (with the gradebook's columns when `db_url` is given) and `report.html` in `folder`.
 
     Returns {"csv": path, "html": path}.
@@ -185,7 +174,7 @@ def write_report(results, folder, db_url=None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     gradebook_rows = read_gradebook_columns(db_url) if db_url else None
     return {"csv": write_csv(results, folder / "scores.csv", gradebook_rows),
-            "html": write_html(results, folder / "report.html")}
+            "html": write_html(results, folder / "report.html", feedback_folder)}
 
 
 def by_assignment(results) -> dict:
@@ -223,25 +212,115 @@ def pending_manual_grades(results) -> int:
 
 
 def pass_rates(results) -> dict:
-    """{(assignment, exercise): (fraction with full marks, number scored)} over the notebooks that ran.
-
-    An exercise without any score yet (a manual grade pending everywhere) has no entry.
-    """
+    """{(assignment, exercise): (fraction with full marks, number scored)} over the notebooks that
+    ran, counting only answers that were attempted and have a score."""
     scored = {}
     for result in ran(results):
         for e in result.exercises:
-            if e.score is not None:
+            if e.score is not None and e.attempted:
                 scored.setdefault((result.assignment, e.name), []).append(e.score == e.max_score)
     return {column: (sum(scored[column]) / len(scored[column]), len(scored[column]))
             for column in exercise_columns(results) if column in scored}
 
 
-def ranked_mistakes(results) -> list:
-    """[(number of students, NamedMistake)], most frequent first; ties by assignment, exercise, title."""
-    counts = Counter(NamedMistake(r.assignment, e.name, title, key)
-                     for r in results for e in r.exercises for title, key in dict.fromkeys(e.named_mistakes))
-    return sorted(((count, mistake) for mistake, count in counts.items()),
-                  key=lambda item: (-item[0], item[1].assignment, item[1].exercise, item[1].title))
+@dataclass(frozen=True)
+class MistakeCount:
+    """A catalogued mistake and how many of the students who attempted the exercise made it."""
+    title: str
+    key: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    """How one function of an assignment went, among the notebooks that ran."""
+    name: str
+    ran: int                # notebooks that ran
+    attempted: int          # of which the answer was changed from the release
+    passed: int             # of which full marks
+    mistakes: list          # MistakeCount, most frequent first
+    unnamed: int            # attempted, lost points, no catalogued mistake named
+
+    @property
+    def pass_rate(self):
+        return self.passed / self.attempted if self.attempted else None
+
+
+def exercise_summaries(group: list) -> list:
+    """ExerciseSummary of every function of one assignment's results, lowest pass rate first
+    (exercises nobody attempted last), ties in notebook order."""
+    summaries = []
+    for order, (_, name) in enumerate(exercise_columns(group)):
+        answers = [e for r in ran(group) for e in r.exercises if e.name == name]
+        if not answers or answers[0].written:
+            continue
+        tried = [e for e in answers if e.attempted and e.score is not None]
+        counts = Counter(m for e in tried for m in dict.fromkeys(e.named_mistakes))
+        mistakes = [MistakeCount(title, key, n, n / len(tried)) for (title, key), n in
+                    sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+        lost = [e for e in tried if e.score < e.max_score]
+        summaries.append((order, ExerciseSummary(name, len(answers), len(tried), len(tried) - len(lost), mistakes,
+                                                 sum(not e.named_mistakes for e in lost))))
+    return [s for _, s in sorted(summaries, key=lambda item: (item[1].pass_rate is None, item[1].pass_rate or 0,
+                                                                item[0]))]
+
+
+def written_answers(group: list) -> list:
+    """Per written answer of one assignment, among the notebooks that ran: {name, graded, mean,
+    max, pending, blank}; a blank answer (left as released) is neither pending nor failed."""
+    rows = []
+    for _, name in exercise_columns(group):
+        answers = [e for r in ran(group) for e in r.exercises if e.name == name and e.written]
+        if answers:
+            graded = [e.score for e in answers if e.attempted and e.score is not None]
+            rows.append(dict(name=name, graded=len(graded), mean=points(statistics.mean(graded)) if graded else "",
+                             max=points(answers[0].max_score),
+                             pending=sum(e.attempted and e.score is None for e in answers),
+                             blank=sum(not e.attempted for e in answers)))
+    return rows
+
+
+def overview_row(name: str, group: list) -> dict:
+    """One assignment's line of the overview: counts by status, mean and median of what ran."""
+    totals = [r.total for r in ran(group)]
+    return dict(name=name, counts=status_counts(group), mean=points(statistics.mean(totals)) if totals else "",
+                median=points(statistics.median(totals)) if totals else "", max=points(max_total(group)),
+                pending=pending_manual_grades(group))
+
+
+def student_row(result, feedback_link: str) -> dict:
+    """One student's line of an assignment: per exercise the score and why points were lost."""
+    ran_ = Status(result.status).ran
+    cells = {}
+    for e in result.exercises:
+        if e.score is None:
+            cells[e.name] = dict(text="manual" if e.attempted else "blank", reason="", css="pending")
+        else:
+            lost = ran_ and e.score < e.max_score
+            cells[e.name] = dict(text=f"{points(e.score)}/{points(e.max_score)}", css="lost" if lost else "",
+                                 reason=_short(e.reason) if lost else "", title=e.reason if lost else "")
+    return dict(student=result.student, link=feedback_link, cells=cells, status=result.status,
+                total=f"{points(result.total)}/{points(result.max_total)}")
+
+
+def _short(reason: str) -> str:
+    """A reason that fits in a table cell: a named mistake by its key, anything else cut short."""
+    named = NAMED_DIAGNOSIS.match(reason)
+    return f"[{named['key']}]" if named else textwrap.shorten(reason, width=28, placeholder="…")
+
+
+def _feedback_link(result, page_folder: Path, feedback_folder) -> str:
+    """The student's feedback page for this assignment, relative to the report, if it exists."""
+    if feedback_folder is None:
+        return ""
+    notebooks = {a.name: a.notebook for a in all_assignments()}
+    if result.assignment not in notebooks:
+        return ""
+    page = Path(feedback_folder, result.student, result.assignment, notebooks[result.assignment]).with_suffix(".html")
+    if not page.is_file():
+        return ""
+    return "/".join(quote(part) for part in Path(os.path.relpath(page, page_folder)).parts)
 
 
 def points(value: float) -> str:
@@ -249,15 +328,14 @@ def points(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def png_image(figure: Figure, alt: str) -> str:
-    """An <img> tag holding `figure`, rendered by the Agg canvas, as a base64 PNG data URL."""
+def png_image(figure: Figure, alt: str) -> dict:
+    """{alt, src}: `figure` rendered by the Agg canvas, as a base64 PNG data URL."""
     buffer = io.BytesIO()
     FigureCanvasAgg(figure).print_png(buffer)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+    return dict(alt=alt, src="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
 
 
-def score_plot(groups: dict) -> str:
+def score_plot(groups: dict) -> dict:
     """A strip plot of total / max of every notebook that ran, one row per assignment, median marked."""
     figure = Figure(figsize=(7.5, 1.2 + 0.6 * len(groups)), layout="constrained")
     ax = figure.add_subplot()
@@ -275,101 +353,86 @@ def score_plot(groups: dict) -> str:
     return png_image(figure, "score distribution per assignment")
 
 
-def pass_rate_plot(rates: dict) -> str:
-    """Horizontal bars: the fraction of full marks per exercise, labelled with the percentage and count."""
-    labels = [f"{a}:{e}" for a, e in rates]
-    figure = Figure(figsize=(7.5, 1.0 + 0.28 * len(rates)), layout="constrained")
-    ax = figure.add_subplot()
-    bars = ax.barh(range(len(rates)), [rate for rate, _ in rates.values()], color="tab:green")
-    ax.bar_label(bars, [f" {rate:.0%} of {n}" for rate, n in rates.values()], fontsize="small")
-    ax.set_yticks(range(len(rates)), labels, parse_math=False, fontsize="small")
-    ax.set_ylim(len(rates) - 0.5, -0.5)
-    ax.set_xlim(0, 1.2)
-    ax.set_xticks(np.linspace(0, 1, 6))
-    ax.set_xlabel("fraction of the notebooks that ran with full marks")
-    return png_image(figure, "pass rate per exercise")
-
-
-def mistakes_plot(mistakes: list) -> str:
-    """Horizontal bars: how many students made each of the most frequent named mistakes."""
-    figure = Figure(figsize=(9, 1.0 + 0.35 * len(mistakes)), layout="constrained")
-    ax = figure.add_subplot()
-    ax.barh(range(len(mistakes)), [count for count, _ in mistakes], color="tab:red")
-    ax.set_yticks(range(len(mistakes)), [f"{m.assignment}:{m.exercise} · {m.title}" for _, m in mistakes],
-                  parse_math=False, fontsize="small")
-    ax.set_ylim(len(mistakes) - 0.5, -0.5)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("students")
-    return png_image(figure, "most frequent named mistakes")
-
-
-def html_table(header: list, rows: list) -> str:
-    """A <table> of already-escaped cells; a cell may be a (text, css class) pair."""
-    def cell(tag, content):
-        text, css = content if isinstance(content, tuple) else (content, "")
-        return f'<{tag} class="{css}">{text}</{tag}>' if css else f"<{tag}>{text}</{tag}>"
-    lines = ["<table>", "<tr>" + "".join(cell("th", h) for h in header) + "</tr>"]
-    lines += ["<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in rows]
-    return "\n".join(lines + ["</table>"])
-
-
-def overview_table(groups: dict) -> str:
-    """Per assignment: the number of results by status, mean and median of those that ran, pending manual grades."""
-    statuses = list(status_counts([r for group in groups.values() for r in group]))
-    rows = []
-    for name, group in groups.items():
-        counts, totals = status_counts(group), [r.total for r in ran(group)]
-        scores = [points(statistics.mean(totals)), points(statistics.median(totals))] if totals else ["", ""]
-        rows.append([html.escape(name)] + [str(counts.get(s, 0)) for s in statuses] + scores
-                    + [points(max_total(group)), str(pending_manual_grades(group))])
-    header = ["assignment"] + [html.escape(s) for s in statuses] + ["mean", "median", "max", "manual grades pending"]
-    return html_table(header, rows)
-
-
-def mistakes_table(mistakes: list) -> str:
-    rows = [[str(count), html.escape(m.assignment), html.escape(m.exercise), html.escape(m.title),
-             html.escape(m.key)] for count, m in mistakes]
-    return html_table(["students", "assignment", "exercise", "mistake", "key"], rows)
-
-
-def student_table(group: list) -> str:
-    """One assignment's scores: a row per student, a column per exercise; lost points highlighted."""
-    names = [e for _, e in exercise_columns(group)]
-    rows = []
-    for result in group:
-        scores = {e.name: e for e in result.exercises}
-        cells = [exercise_cell(scores.get(name), Status(result.status).ran) for name in names]
-        rows.append([html.escape(result.student)] + cells
-                    + [f"{points(result.total)}/{points(result.max_total)}", html.escape(result.status)])
-    return html_table(["student"] + [html.escape(n) for n in names] + ["total", "status"], rows)
-
-
-def exercise_cell(exercise, highlight_lost: bool):
-    """"score/max", highlighted where a notebook that ran lost points; "manual" while a grade is pending."""
-    if exercise is None:
-        return ""
-    if exercise.score is None:
-        return ("manual", "pending")
-    text = f"{points(exercise.score)}/{points(exercise.max_score)}"
-    return (text, "lost") if highlight_lost and exercise.score < exercise.max_score else text
-
-
-PAGE = """<!DOCTYPE html>
+PAGE = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string("""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Class report</title>
 <style>
-body {{ font-family: sans-serif; max-width: 64em; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}
-td.lost {{ background: #fde2e2; }}
-td.pending {{ background: #fff4d6; }}
-img {{ max-width: 100%; }}
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 1.5rem auto; padding: 0 1rem; color: #222; }
+section.assignment { border-top: 2px solid #bbb; margin-top: 2rem; }
+.wide { overflow-x: auto; }
+table { border-collapse: collapse; margin: 0.5em 0 1.2em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
+td.lost { background: #fde2e2; }
+td.pending { background: #fff4d6; }
+td.rate { white-space: nowrap; }
+small { display: block; color: #6b1f1f; white-space: nowrap; }
+.bar { display: inline-block; height: 0.8em; background: #2e8b57; vertical-align: middle; }
+.track { display: inline-block; width: 6em; background: #e6e6e6; margin-right: 0.4em; }
+ul.mistakes { margin: 0; padding-left: 1.1em; }
+img { max-width: 100%; }
 </style>
 </head>
 <body>
-{body}
+<h1>Class report</h1>
+{% if empty %}
+<p>{{ empty }}</p>
+{% else %}
+<p>{{ students }} students, {{ overview|length }} assignments. Means, medians and pass rates count the notebooks
+that ran (graded, timed out, kernel died); a pending manual grade counts 0 in a total. A pass rate is the share of
+the students who attempted an exercise (changed its answer cell) that got full marks.</p>
+<h2>Submissions</h2>
+<div class="wide"><table>
+<tr><th>assignment</th>{% for s in statuses %}<th>{{ s }}</th>{% endfor %}<th>mean</th><th>median</th><th>max</th><th>manual grades pending</th></tr>
+{% for row in overview %}
+<tr><td><a href="#{{ row.name }}">{{ row.name }}</a></td>{% for s in statuses %}<td>{{ row.counts.get(s, 0) }}</td>{% endfor %}<td>{{ row.mean }}</td><td>{{ row.median }}</td><td>{{ row.max }}</td><td>{{ row.pending }}</td></tr>
+{% endfor %}
+</table></div>
+<h2>Score distribution</h2>
+<img alt="{{ score_plot.alt }}" src="{{ score_plot.src }}">
+{% for a in sections %}
+<section class="assignment" id="{{ a.name }}">
+<h2>{{ a.name }}</h2>
+<h3>What to re-teach</h3>
+{% if a.exercises %}
+<div class="wide"><table>
+<tr><th>exercise</th><th>pass rate</th><th>attempted</th><th>most frequent named mistakes (share of those who attempted)</th></tr>
+{% for e in a.exercises %}
+<tr><td>{{ e.name }}</td>
+<td class="rate">{% if e.pass_rate is not none %}<span class="track"><span class="bar" style="width: {{ '%.0f' % (100 * e.pass_rate) }}%"></span></span>{{ '%.0f' % (100 * e.pass_rate) }}%{% else %}nobody attempted it{% endif %}</td>
+<td>{{ e.attempted }} of {{ e.ran }}</td>
+<td><ul class="mistakes">
+{% for m in e.mistakes[:top] %}<li>{{ m.title }} [{{ m.key }}]: {{ m.count }} ({{ '%.0f' % (100 * m.share) }}%)</li>{% endfor %}
+{% if e.unnamed %}<li>lost points without a named mistake: {{ e.unnamed }}</li>{% endif %}
+</ul></td></tr>
+{% endfor %}
+</table></div>
+{% else %}
+<p>No notebook of this assignment ran.</p>
+{% endif %}
+{% if a.written %}
+<h3>Written answers</h3>
+<table>
+<tr><th>answer</th><th>graded</th><th>mean of those graded</th><th>max</th><th>waiting for a grade</th><th>left blank</th></tr>
+{% for w in a.written %}
+<tr><td>{{ w.name }}</td><td>{{ w.graded }}</td><td>{{ w.mean }}</td><td>{{ w.max }}</td><td>{{ w.pending }}</td><td>{{ w.blank }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+<h3>Scores per student</h3>
+<div class="wide"><table>
+<tr><th>student</th>{% for c in a.columns %}<th>{{ c }}</th>{% endfor %}<th>total</th><th>status</th></tr>
+{% for row in a.students %}
+<tr><td>{% if row.link %}<a href="{{ row.link }}">{{ row.student }}</a>{% else %}{{ row.student }}{% endif %}</td>
+{% for c in a.columns %}{% set cell = row.cells.get(c) %}{% if cell %}<td{% if cell.css %} class="{{ cell.css }}"{% endif %}{% if cell.title %} title="{{ cell.title }}"{% endif %}>{{ cell.text }}{% if cell.reason %}<small>{{ cell.reason }}</small>{% endif %}</td>{% else %}<td></td>{% endif %}{% endfor %}
+<td>{{ row.total }}</td><td>{{ row.status }}</td></tr>
+{% endfor %}
+</table></div>
+</section>
+{% endfor %}
+{% endif %}
 </body>
 </html>
-"""
+""")

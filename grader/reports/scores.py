@@ -24,6 +24,18 @@ class ExerciseResult:
     diagnoses: list = field(default_factory=list)   # short reasons it lost points
     messages: list = field(default_factory=list)    # what the checks told the student, in full
     comment: str = ""           # the grader's comment on a written answer
+    attempted: bool = True      # False: the answer cell was left as released
+    written: bool = False       # a written answer (graded by hand), not a function
+
+    @property
+    def reason(self) -> str:
+        """Why it lost points, in a few words: not attempted, the first diagnosis, or "" (full
+        marks, or no score yet)."""
+        if self.score is None or self.score >= self.max_score:
+            return ""
+        if not self.attempted:
+            return "not attempted"
+        return self.diagnoses[0] if self.diagnoses else "no diagnosis"
 
     @property
     def named_mistakes(self) -> list:
@@ -140,13 +152,24 @@ def read_submission(course, assignment, student, status: Status = None, detail: 
     if graded.exists() and status.ran:
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
     known = mistakes.named(assignment.topic)
+    released = answer_sources(course.path("release", assignment.name, assignment.notebook))
     exercises = []
     for grade_id, score, max_score in grades:
-        cell = cells.get(grade_id, {})
-        exercises.append(ExerciseResult(grade_id.removeprefix("test_"), score, max_score,
-                                        diagnoses(cell, known) if score != max_score else [],
-                                        messages(cell), comments.get(grade_id, "")))
+        cell, name = cells.get(grade_id, {}), grade_id.removeprefix("test_")
+        answer = cells.get(name, {}).get("source")
+        exercises.append(ExerciseResult(name, score, max_score, diagnoses(cell, known) if score != max_score else [],
+                                        messages(cell), comments.get(grade_id, ""),
+                                        attempted=name not in released or answer != released[name],
+                                        written=name == grade_id))
     return SubmissionResult(student, assignment.name, status, exercises, printable(detail))
+
+
+def answer_sources(release) -> dict:
+    """grade_id -> source of every answer cell of a released notebook, as students received it."""
+    if not release.exists():
+        return {}
+    return {c.metadata.nbgrader["grade_id"]: c.source for c in nbformat.read(release, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def table(results) -> str:

@@ -102,6 +102,12 @@ class Call:
             return f"{name} modified its input {names}.\n" + mistake_message("mutates_input", *MUTATION)
         return None
 
+    def value(self, name: str):
+        """The result, or CheckFailed with what went wrong in the call."""
+        if self.problem(name):
+            raise CheckFailed(self.problem(name))
+        return self.result
+
 
 def invoke(fn, kwargs: dict) -> Call:
     """Call fn(**copies of kwargs) quietly; record its result, exception and mutated inputs.
@@ -128,6 +134,113 @@ def _same(before, after) -> bool:
         return (isinstance(after, (list, tuple)) and len(before) == len(after)
                 and all(_same(b, a) for b, a in zip(before, after)))
     return True
+
+
+def same_result(a, b) -> bool:
+    """Whether two results are equal: arrays (shape and values), lists and tuples of them, or other values."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_result(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # whatever the student returned, it is not comparable
+        return False
+
+
+VARYING_SEEDS = 16      # a result that is the same for this many seeds does not depend on the generator
+
+
+def generator_problem(fn, name: str, kwargs: dict, *, seed: int, where: str, can_vary: bool = True,
+                      global_mistake: str = "", unvarying_mistake: str = ""):
+    """What shows that fn(**kwargs, rng=...) is not a function of its generator's state, or None.
+
+    A result drawn from `rng` is one: two generators in the same state give the same result (also
+    when they were built from different seed sequences, as in a grading kernel), generators with
+    different seeds give different results (unless `can_vary` is False: the inputs allow only one
+    result), and NumPy's global random state plays no part. Drawing from rng itself, from
+    np.random.default_rng(rng) or from copy.deepcopy(rng) all qualify: whether the caller's
+    generator advanced is not judged here (see `fresh_problem`). `global_mistake` and
+    `unvarying_mistake` are appended when the result follows np.random's global state, and when it
+    is the same for every seed."""
+    saved = np.random.get_state()
+    try:
+        calls = []
+        for global_seed, rng in ((1, np.random.default_rng(seed)), (1, _in_state_of(seed)),
+                                 (2, np.random.default_rng(seed))):
+            np.random.seed(global_seed)
+            calls.append(invoke(fn, dict(kwargs, rng=rng)))
+    finally:
+        np.random.set_state(saved)
+    for call in calls:
+        if call.problem(name):
+            return call.problem(name)
+    first, same_state, other_global = (call.result for call in calls)
+    irreproducible = (f"{where} two generators in the same state gave different results. Draw every random "
+                      "number from `rng` (its methods, or a copy of it), so that its state decides the result; the "
+                      "children of rng.spawn depend on how rng was seeded, not on its state.")
+    if not same_result(first, same_state):
+        return irreproducible
+    if not same_result(first, other_global):
+        if not _follows_global_state(fn, kwargs, seed):
+            return irreproducible
+        return f"{where} the result changed with np.random's global seed although rng was the same." + global_mistake
+    if not can_vary:
+        return None
+    for other_seed in range(seed + 1, seed + VARYING_SEEDS):
+        other = invoke(fn, dict(kwargs, rng=np.random.default_rng(other_seed)))
+        if other.problem(name):
+            return other.problem(name)
+        if not same_result(first, other.result):
+            return None
+    return (f"{where} generators with {VARYING_SEEDS} different seeds all gave the same result: it should be "
+            "drawn at random from `rng`." + unvarying_mistake)
+
+
+GLOBAL_SEEDS = 8        # a result the same for each of this many global seeds, twice, follows the global state
+
+
+def _follows_global_state(fn, kwargs: dict, seed: int) -> bool:
+    """Whether fn(**kwargs, rng=np.random.default_rng(seed)) gives one result per global seed of np.random,
+    the evidence that the global state (and not a generator of its own, unseeded) decides it. On a
+    result of few possible values an unseeded generator can repeat itself by chance: hence several seeds."""
+    saved = np.random.get_state()
+    try:
+        for global_seed in range(GLOBAL_SEEDS):
+            results = []
+            for _ in range(2):
+                np.random.seed(global_seed)
+                results.append(invoke(fn, dict(kwargs, rng=np.random.default_rng(seed))).result)
+            if not same_result(*results):
+                return False
+    finally:
+        np.random.set_state(saved)
+    return True
+
+
+def _in_state_of(seed: int) -> np.random.Generator:
+    """A generator in the state of np.random.default_rng(seed), built from another seed sequence."""
+    generator = np.random.Generator(np.random.PCG64([seed, 1]))
+    generator.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+    return generator
+
+
+def fresh_problem(fn, name: str, kwargs: dict, *, seed: int, where: str, what: str):
+    """What is wrong when two calls of fn(**kwargs, rng=...) with one generator return the same `what`, or None.
+
+    For functions whose docstring asks for new numbers on every call, as NumPy's own samplers
+    draw them: each call advances the caller's generator."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for _ in range(2):
+        outcome = invoke(fn, dict(kwargs, rng=rng))
+        if outcome.problem(name):
+            return outcome.problem(name)
+        results.append(outcome.result)
+    if same_result(*results):
+        return (f"{where} two calls with the same generator gave the same {what}. Each call must draw new "
+                "numbers from `rng` itself (not from a copy of it), as NumPy's own samplers do.")
+    return None
 
 
 def outputs_of(result, names, fn_name):

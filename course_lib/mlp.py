@@ -5,7 +5,7 @@ optimizer step, the penalty, dropout, batch normalization and the target transfo
 (label smoothing, mixup) are all passed in by the notebook.
 
 The network:  x -> x W1 + b1 -> [batch norm] -> ReLU -> [dropout] -> h W2 + b2 -> softmax,
-trained full-batch on the cross-entropy with (possibly soft) targets.
+trained on the cross-entropy with (possibly soft) targets, full batch or on random minibatches.
 """
 from dataclasses import dataclass, field
 
@@ -62,7 +62,9 @@ def init_params(d_in: int, hidden: int, k: int, rng: np.random.Generator) -> dic
             "gamma": np.ones(hidden), "beta": np.zeros(hidden)}
 
 
-def _softmax_xent(logits, targets):
+def softmax_cross_entropy(logits, targets):
+    """Mean cross-entropy of softmax(logits), shape (N, K), against targets (N, K) whose rows sum
+    to 1 (one-hot or soft), and its gradient with respect to the logits."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -np.mean(np.sum(targets * log_p, axis=1))
@@ -112,18 +114,21 @@ class Net:
     def evaluate(self, X, y):
         """(mean cross-entropy, accuracy) on labelled data, in evaluation mode."""
         logits, _ = self.forward(X, train=False)
-        loss, _ = _softmax_xent(logits, one_hot(y, logits.shape[1]))
+        loss, _ = softmax_cross_entropy(logits, one_hot(y, logits.shape[1]))
         return loss, float(np.mean(logits.argmax(axis=1) == y))
 
 
-def train(data, step, epochs: int = 300, hidden: int = 128, penalty=None, penalized=("W1", "W2"),
-          dropout=None, batchnorm=None, targets=None, input_noise: float = 0.0, weight_noise: float = 0.0,
-          eval_every: int = 5, seed: int = 0) -> History:
-    """Train the network full-batch and record train and validation loss and accuracy.
+def train(data, step, epochs: int = 300, hidden: int = 128, batch_size: int = None, penalty=None,
+          penalized=("W1", "W2"), dropout=None, batchnorm=None, targets=None, input_noise: float = 0.0,
+          weight_noise: float = 0.0, eval_every: int = 5, seed: int = 0) -> History:
+    """Train the network and record train and validation loss and accuracy.
 
     data: (X_train, y_train, X_val, y_val) with integer labels.
     step(w, grad, m, v, t) -> (w_new, m_new, v_new): the optimizer, applied to each
         parameter array with its own moments; t counts steps from 1.
+    batch_size: None trains full batch, one step per epoch on the whole training set. Otherwise
+        an epoch is ceil(n / batch_size) steps, each on batch_size distinct examples drawn at
+        random, independently of the other steps.
     penalty(w) -> (value, grad): added to the loss of every array named in `penalized`.
     dropout: (dropout_forward, dropout_backward, p_drop) applied to the hidden layer.
     batchnorm: (batchnorm_forward, batchnorm_backward) applied before the ReLU.
@@ -141,27 +146,35 @@ def train(data, step, epochs: int = 300, hidden: int = 128, penalty=None, penali
     names = [n for n in params if batchnorm is not None or n not in ("gamma", "beta")]
     moments = {n: (np.zeros_like(params[n]), np.zeros_like(params[n])) for n in names}
     Y = one_hot(y, k)
+    steps_per_epoch = 1 if batch_size is None else int(np.ceil(len(X) / batch_size))
     history = History()
+    t = 0
     for epoch in range(1, epochs + 1):
-        Xb, Yb = X, Y
-        if input_noise:
-            Xb = Xb + input_noise * rng.standard_normal(Xb.shape)
-        if targets is not None:
-            Xb, Yb = targets(Xb, Yb, rng)
-        weights = None
-        if weight_noise:
-            weights = {n: w + weight_noise * rng.standard_normal(w.shape) if n in ("W1", "W2") else w
-                       for n, w in params.items()}
-        logits, cache = net.forward(Xb, train=True, rng=rng, weights=weights)
-        _, dlogits = _softmax_xent(logits, Yb)
-        grads = net.backward(dlogits, cache)
-        for n in names:
-            g = grads[n]
-            if penalty is not None and n in penalized:
-                g = g + penalty(params[n])[1]
-            m, v = moments[n]
-            params[n], m, v = step(params[n], g, m, v, epoch)
-            moments[n] = (m, v)
+        for _ in range(steps_per_epoch):
+            t += 1
+            if batch_size is None:
+                Xb, Yb = X, Y
+            else:
+                batch = rng.choice(len(X), size=batch_size, replace=False)
+                Xb, Yb = X[batch], Y[batch]
+            if input_noise:
+                Xb = Xb + input_noise * rng.standard_normal(Xb.shape)
+            if targets is not None:
+                Xb, Yb = targets(Xb, Yb, rng)
+            weights = None
+            if weight_noise:
+                weights = {n: w + weight_noise * rng.standard_normal(w.shape) if n in ("W1", "W2") else w
+                           for n, w in params.items()}
+            logits, cache = net.forward(Xb, train=True, rng=rng, weights=weights)
+            _, dlogits = softmax_cross_entropy(logits, Yb)
+            grads = net.backward(dlogits, cache)
+            for n in names:
+                g = grads[n]
+                if penalty is not None and n in penalized:
+                    g = g + penalty(params[n])[1]
+                m, v = moments[n]
+                params[n], m, v = step(params[n], g, m, v, t)
+                moments[n] = (m, v)
         if epoch % eval_every == 0 or epoch == 1:
             history.epochs.append(epoch)
             for loss_list, acc_list, (Xe, ye) in ((history.train_loss, history.train_acc, (X, y)),

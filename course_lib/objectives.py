@@ -1,7 +1,8 @@
 """Two-dimensional test functions for optimizers, each with its exact gradient.
 
 Every objective maps parameters `w` of shape (2,) to a float, and its gradient maps
-`w` to an array of shape (2,). `xlim` and `ylim` frame the interesting region for plots.
+`w` to an array of shape (2,). `xlim` and `ylim` frame the interesting region for plots,
+and `coordinates` names the two parameters on the plots' axes.
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -17,6 +18,7 @@ class Objective:
     minimum: np.ndarray
     xlim: tuple
     ylim: tuple
+    coordinates: tuple = ("w1", "w2")
 
 
 def elongated_bowl(curvatures=(1.0, 10.0)) -> Objective:
@@ -57,4 +59,4 @@ def saddle() -> Objective:
         x, y = w
         return np.array([2 * x, y**3 - y])
 
-    return Objective("saddle", loss, grad, np.array([0.0, 1.0]), (-1.5, 1.5), (-1.6, 1.6))
+    return Objective("saddle", loss, grad, np.array([0.0, 1.0]), (-1.5, 1.5), (-1.6, 1.6), coordinates=("x", "y"))

@@ -4,6 +4,7 @@ All helpers draw on a Matplotlib Axes you pass in; `figure` makes them and `show
 displays the result (and only closes it while grading, where nothing is displayed).
 """
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 
 from course_lib.runtime import is_grading
@@ -16,37 +17,56 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 4
 
 
 def show(fig) -> None:
-    """Display `fig` in the notebook; while grading, release it instead."""
-    fig.tight_layout()
+    """Display `fig` in the notebook; while grading, release it unlaid and undrawn instead."""
     if is_grading():
         plt.close(fig)
     else:
+        fig.tight_layout()
         plt.show()
 
 
-def contours(ax, objective, levels: int = 30, resolution: int = 200) -> None:
-    """Log-spaced contour lines of a 2-D `objective` over its xlim x ylim, and its minimum."""
+def contours(axes, objective, levels: int = 30, resolution: int = 200) -> None:
+    """Log-spaced contour lines of a 2-D `objective` over its xlim x ylim, its minimum and axis labels.
+
+    `axes` is one Axes or several (small multiples): the grid of losses is computed once for all,
+    coarse while grading, where nothing is displayed.
+    """
+    resolution = min(resolution, 40) if is_grading() else resolution
     xs = np.linspace(*objective.xlim, resolution)
     ys = np.linspace(*objective.ylim, resolution)
     X, Y = np.meshgrid(xs, ys)
     Z = np.array([[objective.loss((x, y)) for x in xs] for y in ys])
-    lowest = Z.min()
-    shifted = Z - lowest + 1e-3
-    ax.contour(X, Y, shifted, levels=np.geomspace(shifted.min() * 1.01, shifted.max(), levels),
-               colors="0.75", linewidths=0.7)
-    ax.plot(*objective.minimum, marker="*", markersize=12, color="black", linestyle="none")
-    ax.set_xlim(objective.xlim)
-    ax.set_ylim(objective.ylim)
-    ax.set_title(objective.name)
+    shifted = Z - Z.min() + 1e-3
+    for ax in np.atleast_1d(axes):
+        ax.contour(X, Y, shifted, levels=np.geomspace(shifted.min() * 1.01, shifted.max(), levels),
+                   colors="0.75", linewidths=0.7)
+        ax.plot(*objective.minimum, marker="*", markersize=12, color="black", linestyle="none")
+        ax.set_xlim(objective.xlim)
+        ax.set_ylim(objective.ylim)
+        ax.set_xlabel(objective.coordinates[0])
+        ax.set_ylabel(objective.coordinates[1])
+        ax.set_title(objective.name)
 
 
-def paths(ax, runs: dict) -> None:
+def paths(ax, runs: dict, color=None, legend: bool = True) -> None:
     """Draw each trajectory in `runs` (label -> array of shape (steps, 2)) with its start marked."""
     for label, path in runs.items():
         path = np.asarray(path)
-        line, = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=3, linewidth=1.2, label=label)
+        line, = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=3, linewidth=1.2, label=label, color=color)
         ax.plot(path[0, 0], path[0, 1], marker="o", color=line.get_color())
-    ax.legend(loc="best", fontsize="small")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+
+
+def path_panels(axes, objective, runs: dict) -> None:
+    """Small multiples: trajectory i of `runs` (label -> (steps, 2) array) alone on axes[i], over the
+    contours of `objective`, titled with its label and drawn in colour Ci, the colour `curves` gives
+    the i-th series, so a method keeps its colour from the panels to the loss curves."""
+    axes = list(axes)[:len(runs)]
+    contours(axes, objective)
+    for i, (ax, (label, path)) in enumerate(zip(axes, runs.items())):
+        paths(ax, {label: path}, color=f"C{i}", legend=False)
+        ax.set_title(label, fontsize="medium")
 
 
 def curves(ax, series: dict, xlabel: str = "step", ylabel: str = "loss", logy: bool = True) -> None:
@@ -58,6 +78,48 @@ def curves(ax, series: dict, xlabel: str = "step", ylabel: str = "loss", logy: b
             ax.plot(np.arange(len(values)), values, label=label)
     if logy:
         ax.set_yscale("log")
+        readable_log_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc="best", fontsize="small")
+
+
+def _span(axis) -> float:
+    """How many times larger the top of a log axis is than its bottom (inf when not positive)."""
+    low, high = sorted(axis.get_view_interval())
+    return high / low if low > 0 else np.inf
+
+
+class _ReadableLogLocator(ticker.LogLocator):
+    """Matplotlib's log ticks, except on an axis spanning less than a factor of 10, which may hold no
+    power of ten at all: there evenly spaced round values (0.5, 1, 1.5)."""
+
+    def tick_values(self, vmin, vmax):
+        if 0 < vmin < vmax < 10 * vmin:
+            return ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(vmin, vmax)
+        return super().tick_values(vmin, vmax)
+
+
+class _ReadableLogFormatter(ticker.LogFormatterSciNotation):
+    """Matplotlib's log labels, except on an axis spanning less than a factor of 100: there plain
+    numbers (0.2, 0.5, 1, 2) rather than 2 x 10^-1, at the major ticks, and at the minor ticks at 2,
+    3 and 5 times a power of ten when the axis spans more than a factor of 10."""
+
+    def __init__(self, minor: bool = False):
+        super().__init__(labelOnlyBase=not minor, minor_thresholds=(1, 0.4))
+        self.minor = minor
+
+    def __call__(self, value, pos=None):
+        span = _span(self.axis)
+        if span >= 100:
+            return super().__call__(value, pos)
+        if self.minor and (span < 10 or f"{value:.0e}"[0] not in "235"):
+            return ""
+        return f"{value:.3g}"
+
+
+def readable_log_ticks(axis) -> None:
+    """Give a log-scaled `axis` (ax.yaxis, ax.xaxis) ticks and labels a reader can read at any span."""
+    axis.set_major_locator(_ReadableLogLocator())
+    axis.set_major_formatter(_ReadableLogFormatter())
+    axis.set_minor_formatter(_ReadableLogFormatter(minor=True))

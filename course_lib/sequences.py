@@ -3,8 +3,9 @@
 Nothing here implements a graded function: the loop takes *your* rnn_forward, rnn_backward
 (and optionally a clipping function) as arguments; your lstm_forward and lstm_backward, which
 have the same signatures, fit it too, with the parameters of `init_lstm`. What lives here is the scaffolding around
-them: a synthetic task, weight initialisers, the linear read-out on the last hidden state
-with its squared-error loss, and the update rule.
+them: a synthetic task, the parameters' initial values (the scale of the input weights is yours
+to choose), the linear read-out on the last hidden state with its squared-error loss, and the
+update rule.
 """
 import numpy as np
 
@@ -22,16 +23,6 @@ def make_memory_task(n: int, T: int, rng: np.random.Generator, noise: float = 0.
     return x, sign
 
 
-def xavier(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """Glorot/Xavier normal initialisation: std sqrt(2 / (fan_in + fan_out))."""
-    return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / (fan_in + fan_out))
-
-
-def he(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """He/Kaiming normal initialisation: std sqrt(2 / fan_in) (made for ReLU layers)."""
-    return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
-
-
 def orthogonal(H: int, rng: np.random.Generator, gain: float = 1.0) -> np.ndarray:
     """A random orthogonal (H, H) matrix times `gain`: every singular value equals gain."""
     q, r = np.linalg.qr(rng.standard_normal((H, H)))
@@ -43,12 +34,13 @@ def spectral_radius(W: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
-def init_rnn(D: int, H: int, rng: np.random.Generator, recurrent: str = "orthogonal", gain: float = 1.0,
-             inputs: str = "xavier"):
+def init_rnn(D: int, H: int, rng: np.random.Generator, input_std: float, recurrent: str = "orthogonal",
+             gain: float = 1.0):
     """Parameters of an RNN with a linear read-out to one output.
 
-    recurrent: "orthogonal" (orthogonal matrix times gain), "gaussian" (entries N(0, gain**2 / H),
-    spectral radius about gain) or "small" (entries N(0, 0.01**2)). inputs: "xavier" or "he" for Wx.
+    input_std: the standard deviation of the entries of Wx. recurrent: "orthogonal" (orthogonal
+    matrix times gain), "gaussian" (entries N(0, gain**2 / H), spectral radius about gain) or
+    "small" (entries N(0, 0.01**2)). The read-out Wy has entries N(0, 1 / H).
     Returns a dict with Wx (D, H), Wh (H, H), b (H,), Wy (H, 1), by (1,).
     """
     if recurrent == "orthogonal":
@@ -59,8 +51,13 @@ def init_rnn(D: int, H: int, rng: np.random.Generator, recurrent: str = "orthogo
         Wh = 0.01 * rng.standard_normal((H, H))
     else:
         raise ValueError(f"unknown recurrent initialisation {recurrent!r}")
-    Wx = {"xavier": xavier, "he": he}[inputs](D, H, rng)
-    return {"Wx": Wx, "Wh": Wh, "b": np.zeros(H), "Wy": xavier(H, 1, rng), "by": np.zeros(1)}
+    Wx = input_std * rng.standard_normal((D, H))
+    return {"Wx": Wx, "Wh": Wh, "b": np.zeros(H), "Wy": _readout(H, rng), "by": np.zeros(1)}
+
+
+def _readout(H: int, rng: np.random.Generator) -> np.ndarray:
+    """Read-out weights (H, 1) with entries N(0, 1 / H)."""
+    return rng.standard_normal((H, 1)) / np.sqrt(H)
 
 
 def readout_loss(h_last, y, Wy, by):
@@ -145,19 +142,19 @@ def gradient_errors(analytic, numeric):
     return float(np.max(diff, initial=0.0) / scale), tuple(int(i) for i in index)
 
 
-def init_lstm(D: int, H: int, rng: np.random.Generator, forget_bias: float = 1.0):
+def init_lstm(D: int, H: int, rng: np.random.Generator, input_std: float, forget_bias: float = 1.0):
     """Parameters of an LSTM with a linear read-out to one output.
 
     The gates are stacked along the 4H axis in the order input, forget, output, candidate:
-    Wx (D, 4H) Xavier, Wh (H, 4H) made of four orthogonal (H, H) blocks, b (4H,) zero except
-    the forget gate's block b[H:2H] = forget_bias; Wy (H, 1), by (1,) as in init_rnn. The same
-    dict works with train_many_to_one, many_to_one_gradients and evaluate.
+    Wx (D, 4H) with entries N(0, input_std**2), Wh (H, 4H) made of four orthogonal (H, H) blocks,
+    b (4H,) zero except the forget gate's block b[H:2H] = forget_bias; Wy (H, 1), by (1,) as in
+    init_rnn. The same dict works with train_many_to_one, many_to_one_gradients and evaluate.
     """
-    Wx = np.concatenate([xavier(D, H, rng) for _ in range(4)], axis=1)
+    Wx = input_std * rng.standard_normal((D, 4 * H))
     Wh = np.concatenate([orthogonal(H, rng) for _ in range(4)], axis=1)
     b = np.zeros(4 * H)
     b[H:2 * H] = forget_bias
-    return {"Wx": Wx, "Wh": Wh, "b": b, "Wy": xavier(H, 1, rng), "by": np.zeros(1)}
+    return {"Wx": Wx, "Wh": Wh, "b": b, "Wy": _readout(H, rng), "by": np.zeros(1)}
 
 
 def input_gradient_by_distance(forward, backward, params, x, rng: np.random.Generator):

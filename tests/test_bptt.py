@@ -139,9 +139,16 @@ def lstm_forward(x, h0, Wx, Wh, b):
         assert grade("bptt", "lstm_forward", namespace["lstm_forward"], points=1.0) == 0.0
 
 
+def test_init_rnn_scales_the_input_weights_by_the_given_std():
+    from course_lib.sequences import init_rnn
+    p = init_rnn(400, 50, np.random.default_rng(0), input_std=0.3, recurrent="gaussian")
+    assert p["Wx"].shape == (400, 50) and abs(p["Wx"].std() - 0.3) < 0.01
+    assert p["Wy"].shape == (50, 1) and np.all(p["b"] == 0.0) and np.all(p["by"] == 0.0)
+
+
 def test_init_lstm_stacks_four_blocks_and_sets_only_the_forget_bias():
     from course_lib.sequences import init_lstm
-    p = init_lstm(2, 5, np.random.default_rng(0), forget_bias=1.5)
+    p = init_lstm(2, 5, np.random.default_rng(0), 0.5, forget_bias=1.5)
     assert p["Wx"].shape == (2, 20) and p["Wh"].shape == (5, 20) and p["b"].shape == (20,)
     assert np.all(p["b"][5:10] == 1.5) and np.all(np.delete(p["b"], np.s_[5:10]) == 0.0)
     for k in range(4):          # each recurrent block orthogonal
@@ -154,7 +161,7 @@ def test_input_gradient_by_distance_is_one_at_the_last_step_and_tracks_the_forge
     x = make_memory_task(16, 30, np.random.default_rng(1), 1.0)[0]
     reach = {}
     for bias in (0.0, 3.0):
-        p = init_lstm(1, 8, np.random.default_rng(2), forget_bias=bias)
+        p = init_lstm(1, 8, np.random.default_rng(2), 0.5, forget_bias=bias)
         distance, ratio = input_gradient_by_distance(REFERENCE.lstm_forward, REFERENCE.lstm_backward, p, x,
                                                      np.random.default_rng(3))
         assert list(distance) == list(range(29, -1, -1)) and ratio[-1] == 1.0

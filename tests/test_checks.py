@@ -1,5 +1,6 @@
 """Unit tests of every check, visible and hidden, against the reference and every catalogued mistake."""
 import contextlib
+import copy
 import importlib
 import io
 import re
@@ -42,13 +43,20 @@ def test_reference_passes_every_check(assignment):
         assert type(earned) is float and earned == 2.0, report
 
 
+def named_keys(text) -> list:
+    """The keys of the mistakes a report or a visible check's message names, in order."""
+    return re.findall(r"^Named mistake: .* \[(\w+)\]$", text, re.M)
+
+
 def test_every_mistake_loses_points_and_is_named(assignment):
+    """Each catalogued mistake is named, and no other: a mistake is never blamed on another one's cases
+    (global_rng was named on small cases of no_shuffle, excludes_last and fixed_seed)."""
     _, _, mistakes = topic_modules(assignment.topic)
     for name in graded_functions(assignment):
         for mistake in mistakes.MISTAKES[name]:
             earned, report = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic))
             assert earned < 2.0, f"{name}: {mistake.key} kept full points"
-            assert f"[{mistake.key}]" in report, f"{name}: {mistake.key} not named in\n{report}"
+            assert named_keys(report) == [mistake.key], f"{name}: {mistake.key} not named alone in\n{report}"
 
 
 def test_visible_checks_name_the_mistakes_they_see(assignment):
@@ -62,6 +70,7 @@ def test_visible_checks_name_the_mistakes_they_see(assignment):
             except CheckFailed as failure:
                 message = str(failure)
                 assert not re.search(r"\d\.\d{4,}", message), f"{name}: a message shows values:\n{message}"
+                assert set(named_keys(message)) <= {mistake.key}, f"visible {name} blames another mistake:\n{message}"
                 if isinstance(specs.SPECS[name], ByReference):
                     assert f"[{mistake.key}]" in message, f"visible {name} does not name {mistake.key}:\n{message}"
             else:
@@ -211,13 +220,68 @@ def test_bootstrap_without_replacement_earns_little():
     assert earned <= 0.5 and "[permutation]" in report, report
 
 
+def unseeded_minibatch_indices(n, batch_size, rng):
+    order = np.random.default_rng().permutation(n)
+    return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+
+
+def unseeded_bootstrap_indices(n, rng):
+    return np.random.default_rng().integers(0, n, size=n)
+
+
+def unseeded_kfold_indices(n, k, rng):
+    folds = np.array_split(np.random.default_rng().permutation(n), k)
+    return [(np.concatenate(folds[:i] + folds[i + 1:]), folds[i]) for i in range(k)]
+
+
+@pytest.mark.parametrize("topic, fn", [("gradient_descent", unseeded_minibatch_indices),
+                                       ("generalization_cv", unseeded_bootstrap_indices),
+                                       ("generalization_cv", unseeded_kfold_indices)])
+def test_global_rng_is_named_only_where_the_global_state_is_used(topic, fn):
+    """A function that draws from a generator of its own, unseeded, ignores rng but not by way of
+    np.random's global state: it loses points, and global_rng is not named on it."""
+    from conftest import ASSIGNMENTS
+    assignment = next(a for a in ASSIGNMENTS if a.topic == topic)
+    name = fn.__name__.removeprefix("unseeded_")
+    with pytest.raises(CheckFailed) as failure, contextlib.redirect_stdout(io.StringIO()):
+        visible(assignment, name)(as_submission(fn, name))
+    earned, report = hidden(assignment, name, as_submission(fn, name))
+    assert earned < 2.0 and "[global_rng]" not in report, report
+    assert "[global_rng]" not in str(failure.value), failure.value
+
+
+def bootstrap_from_a_copy(n, rng):
+    return copy.deepcopy(rng).integers(0, n, size=n)
+
+
+def minibatches_from_a_copy(n, batch_size, rng):
+    order = copy.deepcopy(rng).permutation(n)
+    return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+
+
+@pytest.mark.parametrize("topic, name, fn", [("generalization_cv", "bootstrap_indices", bootstrap_from_a_copy),
+                                             ("gradient_descent", "minibatch_indices", minibatches_from_a_copy)])
+def test_a_copy_of_the_generator_fails_only_the_new_numbers_on_every_call_its_docstring_asks_for(topic, name, fn):
+    from conftest import ASSIGNMENTS
+    assignment = next(a for a in ASSIGNMENTS if a.topic == topic)
+    submitted = as_submission(fn, name)
+    submitted.__globals__["copy"] = copy
+    with pytest.raises(CheckFailed, match="two calls with the same generator"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            visible(assignment, name)(submitted)
+    earned, report = hidden(assignment, name, submitted)
+    failed = re.findall(r"^  ✗ ([^:]+):", report, re.M)
+    assert len(failed) == 1 and "fresh" in failed[0] and not named_keys(report), report
+    assert earned > 1.5, report
+
+
 def test_a_report_names_each_mistake_once_and_does_not_repeat_the_cases_label(assignment):
     _, _, mistakes = topic_modules(assignment.topic)
     repeated = re.compile(r"✗ (?P<label>[^:\n]+): For (?P<inputs>[^:\n]+):")
     for name in graded_functions(assignment):
         for mistake in mistakes.MISTAKES[name]:
             _, report = hidden(assignment, name, as_submission(mistake.implementation, name, assignment.topic))
-            named = re.findall(r"^Named mistake: .* \[(\w+)\]$", report, re.M)
+            named = named_keys(report)
             assert len(named) == len(set(named)) and report.count("Named mistake:") == len(named), report
             for line in repeated.finditer(report):
                 assert not all(p.strip() in line["label"] for p in line["inputs"].split(",")), line[0]

@@ -7,7 +7,7 @@ and what it predicted (the result must be the average of the models' predictions
 """
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_against_fixture, invoke, named_mistake
+from course_lib.checking import CheckFailed, check_against_fixture, generator_problem, invoke, named_mistake
 from course_lib.checks.generalization_cv import labelled_rows, model_outputs, recording_model
 from course_lib.wire import Recipe
 
@@ -85,24 +85,6 @@ def bagging_problem(fn, n, m, n_models, seed):
         if np.allclose(result, outputs[-1], rtol=1e-9, atol=1e-12):
             return f"{where} the result is not the average prediction.\n" + named_mistake(TOPIC, name, "last_only")
         return f"{where} the result should be the mean of the n_models models' predictions at X_test."
-    run = lambda rng: invoke(fn, dict(kwargs, fit=Recipe(recording_model, dict(X_all=X, y_all=y_all)), rng=rng))
-    if not np.array_equal(np.asarray(run(np.random.default_rng(seed)).result), result):
-        return (f"{where} two generators with the same seed gave different results.\n"
-                + named_mistake(TOPIC, name, "global_rng"))
-    rng = np.random.default_rng(seed)
-    before = rng.bit_generator.state
-    run(rng)
-    if rng.bit_generator.state == before:
-        return f"{where} the generator `rng` was never used.\n" + named_mistake(TOPIC, name, "global_rng")
-    saved = np.random.get_state()
-    try:
-        np.random.seed(1)
-        one = run(np.random.default_rng(seed)).result
-        np.random.seed(2)
-        two = run(np.random.default_rng(seed)).result
-    finally:
-        np.random.set_state(saved)
-    if not np.array_equal(np.asarray(one), np.asarray(two)):
-        return (f"{where} the result changed with np.random's global seed although rng was the same.\n"
-                + named_mistake(TOPIC, name, "global_rng"))
-    return None
+    with_fit = lambda **given: fn(fit=Recipe(recording_model, dict(X_all=X, y_all=y_all)), **given)
+    return generator_problem(with_fit, name, kwargs, seed=seed, where=where,
+                             global_mistake="\n" + named_mistake(TOPIC, name, "global_rng"))

@@ -12,7 +12,7 @@ model that remember which rows they were fitted on and asked to predict.
 import numpy as np
 
 from course_lib.checking import (MISTAKE_BLOCK, NOT_IMPLEMENTED, CheckFailed, check_against_fixture, companion,
-                                 index_coverage, invoke, named_mistake)
+                                 fresh_problem, generator_problem, index_coverage, invoke, named_mistake)
 from course_lib.wire import Recipe
 
 TOPIC = "generalization_cv"
@@ -55,8 +55,9 @@ def check_early_stopping(early_stopping) -> None:
 
 def check_bootstrap_indices(bootstrap_indices) -> None:
     _raise_if(bootstrap_problem(bootstrap_indices, n=40, seed=0))
+    _raise_if(bootstrap_fresh_problem(bootstrap_indices, n=40, seed=0))
     _raise_if(bootstrap_reach_problem(bootstrap_indices, n=3, draws=100, seed=0))
-    _passed("bootstrap_indices", "size, range, repeats, reproducible from rng")
+    _passed("bootstrap_indices", "size, range, repeats, drawn from rng, a new sample on every call")
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -64,42 +65,12 @@ def _int_vector(value):
     return isinstance(value, np.ndarray) and value.ndim == 1 and np.issubdtype(value.dtype, np.integer)
 
 
-def _same_arrays(a, b):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_arrays(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def _rng_problems(fn, name, kwargs, seed, where, uses_rng=True):
-    """Reproducible from the seed; rng used; different seeds differ; global state ignored.
-
-    `uses_rng`: the docstring asks that the caller's generator advance (the next call draws new
-    numbers). Where it does not, a function that draws from a copy of rng is judged by what it
-    returns, like any other."""
-    first = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
-    again = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
-    if again.error is not None or not _same_arrays(first.result, again.result):
-        return (f"{where} two generators with the same seed gave different results. Draw every random "
-                f"number from `rng`, so that a seed reproduces the run." + _maybe_named(name, "global_rng"))
-    rng = np.random.default_rng(seed)
-    before = rng.bit_generator.state
-    invoke(fn, dict(kwargs, rng=rng))
-    if uses_rng and rng.bit_generator.state == before:
-        return f"{where} the generator `rng` was never used." + _maybe_named(name, "global_rng")
-    saved = np.random.get_state()
-    try:
-        np.random.seed(1)
-        one = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
-        np.random.seed(2)
-        two = invoke(fn, dict(kwargs, rng=np.random.default_rng(seed)))
-    finally:
-        np.random.set_state(saved)
-    if not _same_arrays(one.result, two.result):
-        return (f"{where} the result changed with np.random's global seed although rng was the same."
-                + _maybe_named(name, "global_rng"))
-    return None
+def _drawn_from_rng(fn, name, kwargs, *, seed, where, can_vary=True, unvarying=None):
+    """`generator_problem`: the result is a function of rng's state alone. The mistake global_rng is
+    named where `name` has it, and the mistake `unvarying` when the result is the same for every seed."""
+    return generator_problem(fn, name, kwargs, seed=seed, where=where, can_vary=can_vary,
+                             global_mistake=_maybe_named(name, "global_rng"),
+                             unvarying_mistake=_maybe_named(name, unvarying) if unvarying else "")
 
 
 def _contiguous(idx):
@@ -112,7 +83,8 @@ def split_problem(fn, n, val_frac, test_frac, seed):
 
     Properties: three 1-D integer arrays (train, val, test), disjoint, covering range(n);
     round(val_frac * n) validation rows, round(test_frac * n) test rows, the rest training;
-    shuffled (for n >= 20), drawn from rng alone.
+    shuffled (no set a block of consecutive rows for n >= 20; for fewer rows, not the same blocks for
+    every seed), a function of rng's state alone (see `generator_problem`).
     """
     name = "train_val_test_split"
     where = f"For n={n}, val_frac={val_frac}, test_frac={test_frac}:"
@@ -139,9 +111,10 @@ def split_problem(fn, n, val_frac, test_frac, seed):
         if got[1:] == (int(val_frac * n), int(test_frac * n)):
             message += "\n" + named_mistake(TOPIC, name, "truncated_sizes")
         return message
-    if n >= 20 and all(_contiguous(s) for s in (train, val, test)):
+    blocks = all(_contiguous(s) for s in (train, val, test))
+    if n >= 20 and blocks:
         return f"{where} each set is a block of consecutive rows.\n" + named_mistake(TOPIC, name, "no_shuffle")
-    return _rng_problems(fn, name, kwargs, seed, where)
+    return _drawn_from_rng(fn, name, kwargs, seed=seed, where=where, unvarying="no_shuffle" if blocks else None)
 
 
 # --- kfold_indices -------------------------------------------------------------------------
@@ -150,8 +123,8 @@ def kfold_problem(fn, n, k, seed):
 
     Properties: a list of k pairs (train_idx, val_idx) of 1-D integer arrays; the validation
     folds are disjoint, cover every row exactly once, and differ in size by at most one; each
-    fold's training rows are exactly the rows outside its validation fold; shuffled (n >= 20);
-    drawn from rng alone.
+    fold's training rows are exactly the rows outside its validation fold; shuffled (as for
+    `split_problem`); a function of rng's state alone.
     """
     name = "kfold_indices"
     where = f"For n={n}, k={k}:"
@@ -185,9 +158,11 @@ def kfold_problem(fn, n, k, seed):
         if len(train) != len(np.unique(train)) or len(train) + len(val) != n:
             return (f"{where} fold {i} should train on every row outside its validation fold, each "
                     f"once ({n - len(val)} rows); it has {len(train)}.")
-    if n >= 20 and all(_contiguous(v) for _, v in folds):
+    blocks = all(_contiguous(v) for _, v in folds)
+    if n >= 20 and blocks:
         return f"{where} every validation fold is a block of consecutive rows.\n" + named_mistake(TOPIC, name, "no_shuffle")
-    return _rng_problems(fn, name, dict(n=n, k=k), seed, where)
+    return _drawn_from_rng(fn, name, dict(n=n, k=k), seed=seed, where=where,
+                           unvarying="no_shuffle" if blocks else None)
 
 
 # --- instrumented models ---------------------------------------------------------------------
@@ -322,15 +297,8 @@ def _cross_validate_problem(fn, n, k, seed, log):
         return (f"{where} the returned losses are not loss(y_val, predictions) of the k models, in the "
                 "order the models were fitted.")
     factory = lambda: Recipe(recording_model, dict(X_all=X, y_all=y))
-    again = invoke(fn, dict(fit=factory(), loss=squared_error, X=X, y=y, k=k, rng=np.random.default_rng(seed)))
-    if not _same_arrays(again.result, result):
-        return (f"{where} two generators with the same seed gave different losses.\n"
-                + named_mistake(TOPIC, name, "global_rng"))
-    other = invoke(fn, dict(fit=factory(), loss=squared_error, X=X, y=y, k=k, rng=np.random.default_rng(seed + 1)))
-    if _same_arrays(other.result, result):
-        return f"{where} generators with different seeds gave the same folds: draw the folds from rng."
-    return _rng_problems(lambda **kw: fn(fit=factory(), loss=squared_error, X=X, y=y, **kw), name,
-                         dict(k=k), seed, where, uses_rng=False)
+    return _drawn_from_rng(lambda **kw: fn(fit=factory(), loss=squared_error, X=X, y=y, **kw), name,
+                           dict(k=k), seed=seed, where=where)
 
 
 # --- select_by_cv ---------------------------------------------------------------------------------
@@ -393,9 +361,9 @@ def _select_problem(fn, n, k, offsets, seed, labels, log):
         if best in tied:
             return f"{where} among tied candidates, not the first was chosen.\n" + named_mistake(TOPIC, name, "last_on_ties")
         return f"{where} the chosen candidate is not the one with the lowest score."
-    return _rng_problems(lambda **kw: fn(candidates=candidates, make_fit=Recipe(candidate_models, dict(X_all=X, y_all=y)),
-                                         loss=squared_error, X=X, y=y, **kw),
-                         name, dict(k=k), seed, where, uses_rng=False)
+    return _drawn_from_rng(lambda **kw: fn(candidates=candidates, make_fit=Recipe(candidate_models, dict(X_all=X, y_all=y)),
+                                           loss=squared_error, X=X, y=y, **kw),
+                           name, dict(k=k), seed=seed, where=where)
 
 
 def _blame_kfold(fn, name, problem, records, n, k, seed):
@@ -437,8 +405,8 @@ def _validated_on(records, folds) -> bool:
 def bootstrap_problem(fn, n, seed):
     """What is wrong with fn's bootstrap sample of n rows, or None.
 
-    Properties: a 1-D integer array of n indices in range(n), with repeats (for n >= 20), drawn
-    from rng alone (the same seed gives the same sample, different seeds different samples).
+    Properties: a 1-D integer array of n indices in range(n), with repeats (for n >= 20), a
+    function of rng's state alone (see `generator_problem`).
     """
     name = "bootstrap_indices"
     where = f"For n={n}:"
@@ -454,27 +422,36 @@ def bootstrap_problem(fn, n, seed):
         return f"{where} some indices lie outside range(n)."
     if n >= 20 and len(np.unique(sample)) == n:
         return f"{where} every row appears exactly once.\n" + named_mistake(TOPIC, name, "permutation")
-    other = invoke(fn, dict(n=n, rng=np.random.default_rng(seed + 1)))
-    if n >= 5 and _same_arrays(other.result, sample):
-        return f"{where} generators with different seeds gave the same sample.\n" + named_mistake(TOPIC, name, "fixed_seed")
-    return _rng_problems(fn, name, dict(n=n), seed, where, uses_rng=n >= 2)
+    # below 5 rows, a sample that is the same for every seed may also be one that never draws the last row
+    return _drawn_from_rng(fn, name, dict(n=n), seed=seed, where=where, can_vary=n >= 2,
+                           unvarying="fixed_seed" if n >= 5 else None)
+
+
+def bootstrap_fresh_problem(fn, n, seed):
+    """What is wrong when two calls with one generator give the same sample of n rows, or None:
+    the docstring asks for a new sample on every call."""
+    return fresh_problem(fn, "bootstrap_indices", dict(n=n), seed=seed, where=f"For n={n}:", what="sample")
 
 
 def bootstrap_reach_problem(fn, n, draws, seed):
-    """What is wrong when `draws` samples of n rows from one generator never reach some row, or None."""
+    """What is wrong when `draws` samples of n rows, each from its own generator, never reach some row, or None."""
     name = "bootstrap_indices"
-    rng = np.random.default_rng(seed)
     seen = np.zeros(n, dtype=bool)
-    for _ in range(draws):
-        outcome = invoke(fn, dict(n=n, rng=rng))
+    samples = set()
+    for draw in range(draws):
+        outcome = invoke(fn, dict(n=n, rng=np.random.default_rng([seed, draw])))
         if outcome.problem(name):
             return outcome.problem(name)
         sample = np.asarray(outcome.result)
         if sample.shape != (n,) or not np.issubdtype(sample.dtype, np.integer) or np.any((sample < 0) | (sample >= n)):
             return f"{name} should return n integer indices in range(n)."
         seen[sample] = True
+        samples.add(tuple(sample.tolist()))
+    if len(samples) == 1:
+        return f"For n={n}: {draws} generators with different seeds all gave the same sample: draw it from `rng`."
     if not seen.all():
-        message = f"For n={n}: in {draws} samples from one generator, rows {np.flatnonzero(~seen).tolist()} were never drawn."
+        message = (f"For n={n}: in {draws} samples, each from its own generator, rows "
+                   f"{np.flatnonzero(~seen).tolist()} were never drawn.")
         if not seen[-1] and seen[:-1].all():
             message += "\n" + named_mistake(TOPIC, name, "excludes_last")
         return message

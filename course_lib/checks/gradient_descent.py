@@ -5,7 +5,8 @@ prints a line saying the function passed. Grading runs more, hidden, cases.
 """
 import numpy as np
 
-from course_lib.checking import CheckFailed, check_against_fixture, index_coverage, invoke, named_mistake
+from course_lib.checking import (CheckFailed, check_against_fixture, fresh_problem, generator_problem, index_coverage,
+                                 invoke, named_mistake)
 
 TOPIC = "gradient_descent"
 
@@ -22,11 +23,12 @@ def check_gd_step(gd_step) -> None:
 
 def check_minibatch_indices(minibatch_indices) -> None:
     """minibatch_indices(n, batch_size, rng): one shuffled epoch, checked by its properties."""
-    problem = minibatch_problem(minibatch_indices, n=10, batch_size=3, seed=0)
-    if problem:
-        raise CheckFailed(problem)
+    for problem in (minibatch_problem(minibatch_indices, n=10, batch_size=3, seed=0),
+                    minibatch_fresh_problem(minibatch_indices, n=10, batch_size=3, seed=0)):
+        if problem:
+            raise CheckFailed(problem)
     print("✓ minibatch_indices passes the visible checks (every index once, batch sizes, "
-          "shuffled, reproducible from rng). Grading runs more cases.")
+          "shuffled, drawn from rng, a new shuffle every epoch). Grading runs more cases.")
 
 
 def check_momentum_step(momentum_step) -> None:
@@ -44,12 +46,11 @@ def minibatch_problem(fn, n: int, batch_size: int, seed: int):
 
     The properties: a list of 1-D integer arrays; every index in range(n) exactly once;
     every batch of `batch_size` but the last, which holds the remainder; an order that
-    is shuffled (for n >= 10), drawn from `rng` alone (shuffling one index draws nothing), so the same seed gives the same epoch.
+    is shuffled (not 0, 1, 2, ... for n >= 10; for fewer indices, not that order for every
+    seed) and a function of rng's state alone (see `generator_problem`).
     """
     name = "minibatch_indices"
-    rng = np.random.default_rng(seed)
-    state_before = rng.bit_generator.state
-    outcome = invoke(fn, {"n": n, "batch_size": batch_size, "rng": rng})
+    outcome = invoke(fn, {"n": n, "batch_size": batch_size, "rng": np.random.default_rng(seed)})
     if outcome.problem(name):
         return outcome.problem(name)
     batches = outcome.result
@@ -71,13 +72,15 @@ def minibatch_problem(fn, n: int, batch_size: int, seed: int):
     if sizes != expected_sizes:
         return (f"{where} the batch sizes are {sizes}; they should be {expected_sizes}.\n"
                 + named_mistake(TOPIC, name, "array_split"))
-    if n >= 10 and np.array_equal(np.concatenate(batches), np.arange(n)):
+    in_order = np.array_equal(np.concatenate(batches), np.arange(n))
+    if n >= 10 and in_order:
         return f"{where} the indices come out in order 0, 1, 2, ...\n" + named_mistake(TOPIC, name, "no_shuffle")
-    if n >= 2 and rng.bit_generator.state == state_before:
-        return f"{where} the generator `rng` was never used.\n" + named_mistake(TOPIC, name, "global_rng")
-    again = invoke(fn, {"n": n, "batch_size": batch_size, "rng": np.random.default_rng(seed)})
-    if again.error is not None or not all(
-            np.array_equal(a, b) for a, b in zip(batches, again.result or [])):
-        return (f"{where} two generators with the same seed gave different epochs. Draw every "
-                "random number from `rng`, so that a seed reproduces the run.")
-    return None
+    return generator_problem(fn, name, {"n": n, "batch_size": batch_size}, seed=seed, where=where, can_vary=n >= 2,
+                             global_mistake="\n" + named_mistake(TOPIC, name, "global_rng"),
+                             unvarying_mistake="\n" + named_mistake(TOPIC, name, "no_shuffle") if in_order else "")
+
+
+def minibatch_fresh_problem(fn, n: int, batch_size: int, seed: int):
+    """What is wrong when two epochs drawn with one generator are the same, or None: each epoch is a new shuffle."""
+    return fresh_problem(fn, "minibatch_indices", {"n": n, "batch_size": batch_size}, seed=seed,
+                         where=f"For n={n}, batch_size={batch_size}:", what="epoch")

@@ -140,3 +140,38 @@ def test_every_hint_is_wrapped_between_words_within_the_hint_width():
                 assert title == f"Named mistake: {m.title} [{m.key}]"
                 assert all(line.startswith("  ") and len(line) <= HINT_WIDTH for line in hint), hint
                 assert " ".join(line.strip() for line in hint) == " ".join(m.hint.split())
+
+
+def flat_network(activation="tanh", sizes=(3, 5, 4, 2), seed=0):
+    """A FlatNetwork run by the reference forward and backward of assignment 07, and (X, y, w)."""
+    from course_lib.deep import FlatNetwork
+    from grader.reference.deep_networks import he_init, mlp_backward, mlp_forward
+    rng = np.random.default_rng(seed)
+    weights = [he_init(a, b, rng) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [0.1 * rng.standard_normal(b) for b in sizes[1:]]
+    net = FlatNetwork(mlp_forward, mlp_backward, weights, biases, activation)
+    X, y = rng.standard_normal((20, sizes[0])), rng.integers(0, sizes[-1], 20)
+    return net, X, y, net.pack(weights, biases)
+
+
+def test_a_flat_network_unpacks_what_it_packed_and_its_gradient_is_the_numerical_one():
+    net, X, y, w = flat_network()
+    weights, biases = net.unpack(w)
+    assert [W.shape for W in weights] == [(3, 5), (5, 4), (4, 2)] and [b.shape for b in biases] == [(5,), (4,), (2,)]
+    assert np.array_equal(net.pack(weights, biases), w) and w.size == net.size
+    loss, grad = net.loss_and_grad(w, X, y)
+    assert loss == net.loss(w, X, y)
+    assert relative_error(grad, numerical_gradient(lambda v: net.loss(v, X, y), w)) < 1e-6
+
+
+def test_training_stops_at_its_target_loss_and_when_the_loss_overflows():
+    from course_lib.deep import train
+    net, X, y, w = flat_network()
+    sgd = lambda w, grad, state, lr, t: (w - lr * grad, state)
+    start = net.loss(w, X, y)
+    _, history = train(net, w, X, y, sgd, 0.1, steps=500, rng=np.random.default_rng(1), target_loss=0.9 * start,
+                       record_every=5)
+    assert history["loss"][-1] <= 0.9 * start < history["loss"][-2] and history["step"][-1] < 500
+    net, X, y, w = flat_network("relu")
+    _, history = train(net, w, X, y, sgd, 1e80, steps=500, rng=np.random.default_rng(1), batch_size=4, record_every=1)
+    assert history["loss"][-1] == np.inf and history["step"][-1] < 500

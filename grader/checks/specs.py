@@ -2,7 +2,8 @@
 
 Every graded function has one specification in `grader.hidden.<topic>.SPECS`: `ByReference`
 (values compared with the reference on `Case`s) or `ByProperties` (checks that return a
-problem sentence or None). `judge` returns one (label, problem or None, named Mistake or None)
+problem sentence or None); `Visible` is the stored input of a visible check that the kind
+does not cover, in `grader.hidden.<topic>.VISIBLE`. `judge` returns one (label, problem or None, named Mistake or None)
 per case. `fn` is the student's function: in-process, or a `RemoteFunction` in its kernel.
 """
 from dataclasses import dataclass, field
@@ -12,6 +13,17 @@ import numpy as np
 
 from course_lib.checking import (CheckFailed, check_output, invoke, matches_mistake, outputs_differ, outputs_of,
                                  relative_difference)
+
+
+@dataclass(frozen=True)
+class Visible:
+    """The stored input of a visible check (written to the fixture by `course fixtures`):
+    `run(function, inputs)` gives the outputs stored for the reference (when `expected`) and for
+    each catalogued mistake."""
+    inputs: dict
+    outputs: tuple
+    run: Callable
+    expected: bool = True
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,12 @@ cell states large enough (|c| up to about 2) that tanh(c) is far from linear.
 """
 
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from course_lib.checking import (CheckFailed, check_output, close, companion, invoke, mistake_message,
                                  outputs_of)
-from grader.checks.specs import ByProperties, ByReference, Case, diagnose
+from grader.checks.specs import ByProperties, ByReference, Case, Visible, diagnose
 from grader.hidden import generator
 from grader.mistakes.bptt import MISTAKES
 from grader.reference import bptt as reference
@@ -249,17 +247,6 @@ SPECS = {
         backward_problem, LSTM_SEQUENCE, _lstm_sequence_cases(generator(SEED, "lstm_backward")))),
 }
 
-
-
-@dataclass(frozen=True)
-class Visible:
-    """The stored input of a visible check (written to the fixture by `course fixtures`):
-    `run(function, inputs)` gives the outputs stored for the reference (when `expected`) and for
-    each catalogued mistake."""
-    inputs: dict
-    outputs: tuple
-    run: Callable
-    expected: bool = True
 
 
 def _run_forward(kind):

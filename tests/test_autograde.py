@@ -31,9 +31,11 @@ def test_blank_release_scores_zero_everywhere(assignment, graded_class):
     result = results["blank"]
     assert result.status == "graded"
     assert [e.score for e in result.exercises] == [0.0] * len(result.exercises)
+    assert [e.reason for e in result.exercises] == ["not attempted"] * len(result.exercises)
     for e in result.exercises:
         if e.name in catalogue(assignment.topic):
             assert any("not implemented yet" in d for d in e.diagnoses), e.diagnoses
+    assert all(e.attempted for e in results["complete"].exercises)
 
 
 def test_each_catalogued_mistake_loses_points_and_is_named(assignment, graded_class):

@@ -2,7 +2,6 @@
 import os
 import shutil
 
-import nbformat
 import pytest
 from conftest import ASSIGNMENTS, course_command
 
@@ -82,9 +81,7 @@ def test_the_report_and_feedback_are_written(graded):
     page = (course.root / "course_grade" / "report.html").read_text()
     assert page.count("data:image/png") == 1
     assert f'<a href="../feedback/ada/{ASSIGNMENT.name}/gradient_descent.html">ada</a>' in page
-    functions = [c for c in nbformat.read(ASSIGNMENT.source, as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
-    assert page.count("<small>not attempted</small>") == len(functions), "grace left every function blank"
+    assert '<small>[' in page, "a named mistake's key shows where ben and chloe lost points"
     for student in CLASS:
         assert course.path("feedback", student, ASSIGNMENT.name, "gradient_descent.html").exists()
 

@@ -182,7 +182,9 @@ def check_mlp_backward(mlp_backward) -> None:
         problem = backward_problem(mlp_backward, forward, case, activation, dout,
                                    name_mistake=lambda produced: _stored_mistake(part, produced))
         if problem:
-            raise CheckFailed(f"With activation {activation!r}: {problem}")
+            forward_ran = forward is not None and not invoke(forward, dict(case, activation=activation)).problem(
+                "mlp_forward")
+            raise CheckFailed(f"With activation {activation!r}: {problem}" if forward_ran else problem)
     print(PASSED.format("mlp_backward", "dX, dweights and dbiases against central differences of your mlp_forward, "
                                         "for each activation"))
 

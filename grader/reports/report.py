@@ -153,9 +153,11 @@ def write_html(results, path, feedback_folder=None) -> Path:
     """
     path = Path(path)
     groups = by_assignment(results)
+    notebooks = {a.name: a.notebook for a in all_assignments()}
     sections = [dict(name=name, exercises=exercise_summaries(group), written=written_answers(group),
                      columns=[e for _, e in exercise_columns(group)],
-                     students=[student_row(r, _feedback_link(r, path.parent, feedback_folder)) for r in group])
+                     students=[student_row(r, _feedback_link(r, notebooks.get(name), path.parent, feedback_folder))
+                               for r in group])
                 for name, group in groups.items()]
     page = PAGE.render(empty=NO_RESULTS if not results else "", students=len({r.student for r in results}),
                        overview=[overview_row(name, group) for name, group in groups.items()],
@@ -291,13 +293,13 @@ def overview_row(name: str, group: list) -> dict:
 
 def student_row(result, feedback_link: str) -> dict:
     """One student's line of an assignment: per exercise the score and why points were lost."""
-    ran_ = Status(result.status).ran
+    notebook_ran = Status(result.status).ran
     cells = {}
     for e in result.exercises:
         if e.score is None:
             cells[e.name] = dict(text="manual" if e.attempted else "blank", reason="", css="pending")
         else:
-            lost = ran_ and e.score < e.max_score
+            lost = notebook_ran and e.score < e.max_score
             cells[e.name] = dict(text=f"{points(e.score)}/{points(e.max_score)}", css="lost" if lost else "",
                                  reason=_short(e.reason) if lost else "", title=e.reason if lost else "")
     return dict(student=result.student, link=feedback_link, cells=cells, status=result.status,
@@ -310,14 +312,11 @@ def _short(reason: str) -> str:
     return f"[{named['key']}]" if named else textwrap.shorten(reason, width=28, placeholder="…")
 
 
-def _feedback_link(result, page_folder: Path, feedback_folder) -> str:
-    """The student's feedback page for this assignment, relative to the report, if it exists."""
-    if feedback_folder is None:
+def _feedback_link(result, notebook, page_folder: Path, feedback_folder) -> str:
+    """The student's feedback page for this assignment's `notebook`, relative to the report, if it exists."""
+    if feedback_folder is None or notebook is None:
         return ""
-    notebooks = {a.name: a.notebook for a in all_assignments()}
-    if result.assignment not in notebooks:
-        return ""
-    page = Path(feedback_folder, result.student, result.assignment, notebooks[result.assignment]).with_suffix(".html")
+    page = Path(feedback_folder, result.student, result.assignment, notebook).with_suffix(".html")
     if not page.is_file():
         return ""
     return "/".join(quote(part) for part in Path(os.path.relpath(page, page_folder)).parts)

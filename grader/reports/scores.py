@@ -1,4 +1,5 @@
 """Read a graded class back: scores from nbgrader's gradebook, diagnoses from the graded notebooks."""
+import functools
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -166,9 +167,13 @@ def read_submission(course, assignment, student, status: Status = None, detail: 
 
 def answer_sources(release) -> dict:
     """grade_id -> source of every answer cell of a released notebook, as students received it."""
-    if not release.exists():
-        return {}
-    return {c.metadata.nbgrader["grade_id"]: c.source for c in nbformat.read(release, as_version=4).cells
+    return _answer_sources(str(release), release.stat().st_mtime_ns) if release.exists() else {}
+
+
+@functools.lru_cache(maxsize=32)
+def _answer_sources(path: str, modified: int) -> dict:
+    """answer_sources of the file at `path` as it was when last modified at `modified` (one read per version)."""
+    return {c.metadata.nbgrader["grade_id"]: c.source for c in nbformat.read(path, as_version=4).cells
             if c.metadata.get("nbgrader", {}).get("solution")}
 
 

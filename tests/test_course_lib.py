@@ -1,5 +1,6 @@
 """Unit tests of the student-side helpers, and proof that they hold no answer."""
 import ast
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -175,3 +176,35 @@ def test_training_stops_at_its_target_loss_and_when_the_loss_overflows():
     net, X, y, w = flat_network("relu")
     _, history = train(net, w, X, y, sgd, 1e80, steps=500, rng=np.random.default_rng(1), batch_size=4, record_every=1)
     assert history["loss"][-1] == np.inf and history["step"][-1] < 500
+
+
+def test_minibatch_training_takes_an_epoch_of_steps_and_is_reproducible_from_its_seed():
+    from course_lib.mlp import make_noisy_rings, train
+    rng = np.random.default_rng(0)
+    data = (*make_noisy_rings(40, rng), *make_noisy_rings(20, rng))
+    counted = []
+
+    def sgd(w, grad, m, v, t):
+        counted.append(t)
+        return w - 0.1 * grad, m, v
+
+    first = train(data, sgd, epochs=3, hidden=8, batch_size=16, eval_every=1, seed=5)
+    assert max(counted) == 3 * 3, "40 examples in batches of 16: 3 steps per epoch"
+    again = train(data, sgd, epochs=3, hidden=8, batch_size=16, eval_every=1, seed=5)
+    assert np.array_equal(first.train_loss, again.train_loss)
+    assert not np.array_equal(first.train_loss, train(data, sgd, epochs=3, hidden=8, batch_size=16, eval_every=1,
+                                                      seed=6).train_loss)
+
+
+def test_log_ticks_are_plain_numbers_on_a_narrow_span_and_powers_of_ten_on_a_wide_one():
+    import matplotlib
+    matplotlib.use("Agg")
+    from course_lib import plotting
+    fig, (narrow, wide) = plotting.figure(ncols=2)
+    plotting.curves(narrow, {"loss": np.linspace(0.4, 1.6, 20)})
+    plotting.curves(wide, {"loss": np.geomspace(1e-6, 1.0, 20)})
+    fig.canvas.draw()
+    narrow_labels = [t.get_text() for t in narrow.get_yticklabels() if t.get_text()]
+    assert narrow_labels and all(re.fullmatch(r"[0-9.]+", label) for label in narrow_labels), narrow_labels
+    assert any("10^{" in t.get_text() for t in wide.get_yticklabels())
+    matplotlib.pyplot.close(fig)

@@ -6,7 +6,9 @@ would without it: `nbgrader autograde ASSIGNMENT`, once per assignment, nbgrader
 the class itself. Prints both wall times and their ratio, the wall time per notebook, the floor
 (summed kernel starts, answer and test cells, hidden checks, and everything else), and whether
 both gradebooks hold the same scores. A third copy is graded with `course grade --no-sandbox`:
-the difference in execution time per notebook is what the sandbox costs.
+the difference in execution time per notebook is what the sandbox costs. A fourth is graded
+through a `dask scheduler` with two `dask worker` processes started on this machine (as on lab
+machines), against `course grade`'s own local cluster.
 
     python bench/grade_class.py [--students 10] [--workers N] [--dir .work/bench]
 """
@@ -22,17 +24,21 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from grader.pipeline.assignments import REPO, all_assignments
-from grader.pipeline.classgrade import Ledger
+from grader.pipeline.classgrade import Ledger, release
 from grader.pipeline.coursedir import COURSE_ID, CourseDir
 from grader.authoring.sample_class import build_submissions, mistake_plans
 
+sys.path.insert(0, str(REPO / "tests"))
+from dask_cluster import dask_cluster  # noqa: E402  (the tests' real scheduler and workers)
+
 
 def build_class(root: Path, students: int, timeout: int) -> CourseDir:
+    """The class, released as `course grade` releases (and records it), so no run releases again."""
     course = CourseDir(root, timeout=timeout).create()
     for assignment in all_assignments():
         kinds = ["complete", "blank", "raises"] + [f"mistakes-{k + 1}" for k in range(len(mistake_plans(assignment.topic)))]
         roster = {f"s{i:03d}": kind for i, kind in zip(range(students), itertools.cycle(kinds))}
-        course.generate(assignment)
+        release(course, [assignment], Ledger.of(course))
         build_submissions(course, assignment, roster)
     return course
 
@@ -68,12 +74,17 @@ def main() -> None:
 
     shutil.copytree(ours.root, args.dir / "unsandboxed")
     unsandboxed = CourseDir(args.dir / "unsandboxed", timeout=args.timeout)
-    course = [os.path.join(os.path.dirname(sys.executable), "course"), "grade", "--workers", str(args.workers),
-              "--timeout", str(args.timeout)]
-    ours_wall = timed(course + [str(ours.root)], REPO)
+    shutil.copytree(ours.root, args.dir / "scheduler")
+    through_scheduler = CourseDir(args.dir / "scheduler", timeout=args.timeout)
+    course = [os.path.join(os.path.dirname(sys.executable), "course"), "grade", "--timeout", str(args.timeout)]
+    local = course + ["--workers", str(args.workers)]
+    ours_wall = timed(local + [str(ours.root)], REPO)
     print(f"course grade:               {ours_wall:8.1f} s", flush=True)
-    unsandboxed_wall = timed(course + [str(unsandboxed.root), "--no-sandbox"], REPO)
+    unsandboxed_wall = timed(local + [str(unsandboxed.root), "--no-sandbox"], REPO)
     print(f"course grade --no-sandbox:  {unsandboxed_wall:8.1f} s", flush=True)
+    with dask_cluster(args.dir / "cluster", workers=2) as cluster:
+        scheduler_wall = timed(course + [str(through_scheduler.root), "--scheduler", cluster.address], REPO)
+    print(f"course grade --scheduler (a scheduler and 2 workers started by hand): {scheduler_wall:8.1f} s", flush=True)
     baseline_wall = sum(timed([sys.executable, "-m", "nbgrader", "autograde", assignment.name], baseline.root)
                         for assignment in all_assignments())
     print(f"nbgrader autograde ASSIGNMENT, per assignment: {baseline_wall:8.1f} s", flush=True)
@@ -92,15 +103,17 @@ def main() -> None:
                            ("answer and test cells in the kernels", total["graded_cell_seconds"]),
                            ("hidden checks in the grading process", total["hidden_seconds"]),
                            ("the lessons' other cells", total["execute_seconds"] - floor),
-                           ("everything else (nbgrader, gradebook, idle workers)", core_seconds - total["execute_seconds"])):
+                           ("everything else (nbgrader, Dask, idle workers)", core_seconds - total["execute_seconds"])):
         print(f"  {label:<52} {seconds:8.1f} s  {seconds / notebooks:5.2f} s per notebook")
     print(f"  the floor (the first three): {floor / notebooks:.2f} s per notebook; "
           f"{total['calls'] / notebooks:.0f} calls into the kernel per notebook")
     print(f"the sandbox: execution per notebook {total['execute_seconds'] / notebooks:.2f} s sandboxed, "
           f"{execute_unsandboxed / notebooks:.2f} s without: "
           f"{(total['execute_seconds'] - execute_unsandboxed) / notebooks:+.2f} s")
-    same = scores(ours) == scores(baseline) == scores(unsandboxed)
-    print(f"the three gradebooks hold the same automatic scores: {'yes' if same else 'NO'}")
+    print(f"through a scheduler and 2 workers: {scheduler_wall / notebooks:.2f} s per notebook, "
+          f"{scheduler_wall / ours_wall:.2f}x the local cluster's time")
+    same = scores(ours) == scores(baseline) == scores(unsandboxed) == scores(through_scheduler)
+    print(f"the four gradebooks hold the same automatic scores: {'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """The course's plotting vocabulary, so every trajectory and curve looks the same.
 
 All helpers draw on a Matplotlib Axes you pass in; `figure` makes them and `show`
-displays the result (and only closes it while grading, where nothing is displayed).
+displays the result. While grading nothing is displayed, so figures cost next to nothing there:
+one small Axes stands in for a whole grid, the drawing helpers (contours, paths, path_panels, curves,
+add_legend, histogram) return at once, and `show` only closes.
 """
+import functools
+
 import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
 import numpy as np
@@ -10,8 +14,23 @@ import numpy as np
 from course_lib.runtime import is_grading
 
 
+def _drawn_only_when_displayed(draw):
+    """`draw` does nothing while grading, where no figure is displayed."""
+    @functools.wraps(draw)
+    def draw_unless_grading(*args, **kwargs):
+        if not is_grading():
+            draw(*args, **kwargs)
+    return draw_unless_grading
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 4.0):
-    """A figure with a grid of axes; returns (fig, axes) with axes flattened to a 1-D array."""
+    """A figure with a grid of axes; returns (fig, axes) with axes flattened to a 1-D array.
+
+    While grading, one Axes stands in for every cell of the grid (the figure is never shown).
+    """
+    if is_grading():
+        fig, ax = plt.subplots()
+        return fig, np.array([ax] * (ncols * nrows), dtype=object)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     return fig, axes.ravel()
 
@@ -25,13 +44,12 @@ def show(fig) -> None:
         plt.show()
 
 
+@_drawn_only_when_displayed
 def contours(axes, objective, levels: int = 30, resolution: int = 200) -> None:
     """Log-spaced contour lines of a 2-D `objective` over its xlim x ylim, its minimum and axis labels.
 
-    `axes` is one Axes or several (small multiples): the grid of losses is computed once for all,
-    coarse while grading, where nothing is displayed.
+    `axes` is one Axes or several (small multiples): the grid of losses is computed once for all.
     """
-    resolution = min(resolution, 40) if is_grading() else resolution
     xs = np.linspace(*objective.xlim, resolution)
     ys = np.linspace(*objective.ylim, resolution)
     X, Y = np.meshgrid(xs, ys)
@@ -48,6 +66,7 @@ def contours(axes, objective, levels: int = 30, resolution: int = 200) -> None:
         ax.set_title(objective.name)
 
 
+@_drawn_only_when_displayed
 def paths(ax, runs: dict, color=None, legend: bool = True) -> None:
     """Draw each trajectory in `runs` (label -> array of shape (steps, 2)) with its start marked."""
     for label, path in runs.items():
@@ -55,9 +74,10 @@ def paths(ax, runs: dict, color=None, legend: bool = True) -> None:
         line, = ax.plot(path[:, 0], path[:, 1], marker=".", markersize=3, linewidth=1.2, label=label, color=color)
         ax.plot(path[0, 0], path[0, 1], marker="o", color=line.get_color())
     if legend:
-        ax.legend(loc="best", fontsize="small")
+        add_legend(ax)
 
 
+@_drawn_only_when_displayed
 def path_panels(axes, objective, runs: dict) -> None:
     """Small multiples: trajectory i of `runs` (label -> (steps, 2) array) alone on axes[i], over the
     contours of `objective`, titled with its label and drawn in colour Ci, the colour `curves` gives
@@ -69,8 +89,11 @@ def path_panels(axes, objective, runs: dict) -> None:
         ax.set_title(label, fontsize="medium")
 
 
-def curves(ax, series: dict, xlabel: str = "step", ylabel: str = "loss", logy: bool = True) -> None:
-    """Plot each curve in `series` (label -> 1-D values, or (x, values) pairs) against its index."""
+@_drawn_only_when_displayed
+def curves(ax, series: dict, xlabel: str = "step", ylabel: str = "loss", logy: bool = True,
+           legend: bool = True) -> None:
+    """Plot each curve in `series` (label -> 1-D values, or (x, values) pairs) against its index;
+    `legend=False` leaves the labels to a legend elsewhere (small multiples share one)."""
     for label, values in series.items():
         if isinstance(values, tuple):
             ax.plot(*values, label=label)
@@ -81,7 +104,24 @@ def curves(ax, series: dict, xlabel: str = "step", ylabel: str = "loss", logy: b
         readable_log_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best", fontsize="small")
+    if legend:
+        add_legend(ax)
+
+
+@_drawn_only_when_displayed
+def add_legend(ax, loc="best", **options) -> None:
+    """The legend of the labelled lines on `ax`, in small type; `options` go to Axes.legend."""
+    ax.legend(loc=loc, fontsize="small", **options)
+
+
+@_drawn_only_when_displayed
+def histogram(ax, values, bins, logy: bool = False) -> None:
+    """A histogram of `values` over the bin edges `bins`, counts on a log scale with readable ticks when
+    `logy`."""
+    ax.hist(values, bins=bins)
+    if logy:
+        ax.set_yscale("log")
+        readable_log_ticks(ax.yaxis)
 
 
 def _span(axis) -> float:

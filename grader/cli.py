@@ -6,13 +6,18 @@ import sys
 import zipfile
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from grader.reports import feedback as feedback_page
 from grader.reports import report
 from grader.reports import similarity as answer_similarity
 from grader.reports import export as grades_export
 from grader.pipeline.assignments import REPO, select
-from grader.pipeline.classgrade import Ledger, class_results, grade_class, merge_courses, unusable_ids
+from grader.pipeline import gradebook
+from grader.pipeline.classgrade import Ledger, class_results, grade_class, unusable_ids
 from grader.pipeline.classgrade import release as release_assignments
+from grader.pipeline.cluster import ClusterProblem
+from grader.pipeline.gradebook import DatabaseInUse
 from grader.pipeline.coursedir import CourseDir, NbgraderFailed
 from grader.authoring.bundle import BundleRefused, build_bundle
 from grader.authoring.fixtures import write_fixtures
@@ -87,13 +92,21 @@ def submitted_assignments(course, names) -> list:
 def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
     course = class_folder(args.course_dir, args.timeout)
-    results = grade_class(course, submitted_assignments(course, args.assignments), args.student, args.workers,
-                          args.force, limits(args), args.shard)
+    if args.db and args.db != course.db_url:
+        moved = ""
+        if course.has_gradebook():
+            gradebook.move(course.db_url, args.db)
+            moved = f" (copied whole from {printable_url(course.db_url)})"
+        course.use_database(args.db)
+        print(f"The gradebook is now {printable_url(args.db)}{moved}: {course.root / 'nbgrader_config.py'} names it, "
+              "for formgrader and nbgrader's commands too.", file=sys.stderr)
+    results = grade_class(course, submitted_assignments(course, args.assignments), args.student,
+                          args.workers or os.cpu_count(), args.force, limits(args), args.scheduler)
     print_report(course, results)
     failed = [f"{r.student} {r.assignment}" for r in results if r.status == Status.FAILED]
     problems = [f"{len(failed)} submission(s) could not be graded ({Status.FAILED}: an error of the grader, not of "
-                f"the students; nothing was recorded for them): {', '.join(failed)}. The worker logs are in "
-                f"{course.root / 'course_grade' / 'logs'}; run the same command again to retry them."] if failed else []
+                f"the students; nothing was recorded for them): {', '.join(failed)}. The grading log is "
+                f"{course.root / 'course_grade' / 'logs' / 'grading.log'}; run the same command again to retry them."] if failed else []
     unusable = unusable_ids(course)
     if unusable:
         problems.append(f"Not graded: student folder(s) named with * ? [ or ], which nbgrader reads as patterns: "
@@ -124,7 +137,13 @@ def print_report(course, results) -> None:
     paths = report.write_report(results, course.root / "course_grade", course.db_url, course.path("feedback"))
     print(report.summary(results))
     print(f"\nReport: {paths['html']}\nScores: {paths['csv']}\nFeedback: {course.path('feedback')}/<student>/"
-          f"<assignment>/\nGradebook: {course.root / 'gradebook.db'} (formgrader and `nbgrader export` read it)")
+          f"<assignment>/\nGradebook: {printable_url(course.db_url)} (formgrader and `nbgrader export` read it)")
+
+
+def printable_url(url: str) -> str:
+    """A gradebook's URL fit to print: an SQLite file's path, a server's URL without its password."""
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string(hide_password=True)
 
 
 def feedback(args) -> None:
@@ -140,15 +159,6 @@ def feedback(args) -> None:
             written += 1
     print(f"wrote {written} feedback page(s) in {course.path('feedback')}\n")
     print_report(course, results)
-
-
-def merge(args) -> None:
-    """Merge class folders graded on other machines (`grade --shard i/n`) into one."""
-    target = class_folder(args.course_dir)
-    shards = [class_folder(path) for path in args.shards]
-    assignments = submitted_assignments(target, args.assignments)
-    print(f"merged {merge_courses(target, shards, assignments)} submission(s) into {target.root}")
-    print_report(target, class_results(target, assignments))
 
 
 def similarity(args) -> None:
@@ -174,8 +184,9 @@ def similarity(args) -> None:
 def export(args) -> None:
     """Write the class's grades from its gradebook as a CSV: Canvas's gradebook import, or nbgrader's columns."""
     course = class_folder(args.course_dir)
-    if not (course.root / "gradebook.db").is_file():
-        sys.exit(f"{course.root} has no gradebook.db: grade the class first (course grade {course.root}).")
+    if not course.has_gradebook():
+        sys.exit(f"{course.root} has no gradebook ({printable_url(course.db_url)}): grade the class first "
+                 f"(course grade {course.root}).")
     results = class_results(course, submitted_assignments(course, args.assignments))
     path = args.out or course.root / "course_grade" / f"{args.format}.csv"
     grades_export.write(results, path, args.format, report.read_gradebook_columns(course.db_url))
@@ -200,7 +211,7 @@ def demo(args) -> None:
         print(f"releasing {assignment.name} and writing the sample class's submissions", flush=True)
         release_assignments(course, [assignment], ledger)
         build_submissions(course, assignment, DEMO_CLASS)
-    results = grade_class(course, assignments, workers=args.workers, limits=limits(args))
+    results = grade_class(course, assignments, workers=args.workers or os.cpu_count(), limits=limits(args))
     for assignment in assignments:
         print(f"\n== {assignment.name}\n")
         print(table([r for r in results if r.assignment == assignment.name]))
@@ -221,19 +232,11 @@ def at_least(low: int):
     return whole_number
 
 
-def shard_of(text: str) -> tuple:
-    """An argparse type: "I/N", the I-th of N shards (1 <= I <= N)."""
-    parts = text.split("/")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
-        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, such as 2/3, got {text!r}")
-    return int(parts[0]), int(parts[1])
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="Instructor commands of the course.")
     sub = p.add_subparsers(dest="command", required=True)
     names = dict(nargs="*", metavar="ASSIGNMENT", help="assignment names (default: all), e.g. 01_gradient_descent")
-    workers = dict(type=at_least(1), default=os.cpu_count(), help="grading processes (default: the cores)")
+    workers = dict(type=at_least(1), help="processes of the local cluster (default: the cores)")
     no_sandbox = dict(action="store_true",
                       help="run student code without the bubblewrap sandbox (unprotected: trusted submissions only)")
     notebook_timeout = dict(type=at_least(1), metavar="SECONDS",
@@ -258,26 +261,23 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("course_dir", type=Path, help="folder holding submitted/<student>/<assignment>/")
     s.add_argument("assignments", **names)
     s.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    s.add_argument("--workers", **workers)
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--workers", **workers)
+    where.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster whose scheduler is at "
+                       "ADDRESS, e.g. tcp://10.0.0.5:8786 (default: a local cluster of --workers processes)")
     s.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
     s.add_argument("--timeout", type=at_least(1), default=60, help="seconds each cell may run (default 60)")
     s.add_argument("--notebook-timeout", **notebook_timeout)
     s.add_argument("--memory", **memory)
     s.add_argument("--no-sandbox", **no_sandbox)
-    s.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",
-                   help="grade only every N-th student starting at the I-th, for grading on N machines")
+    s.add_argument("--db", metavar="URL", help="keep the gradebook in this database (nbgrader's db_url, e.g. "
+                   "postgresql://user@host/gradebook) from now on, instead of CLASS/gradebook.db")
     s.set_defaults(run=grade)
 
     s = sub.add_parser("feedback", help=feedback.__doc__)
     s.add_argument("course_dir", type=Path)
     s.add_argument("assignments", **names)
     s.set_defaults(run=feedback)
-
-    s = sub.add_parser("merge", help=merge.__doc__)
-    s.add_argument("course_dir", type=Path, help="the class folder to merge into")
-    s.add_argument("shards", type=Path, nargs="+", help="class folders graded with --shard")
-    s.add_argument("--assignments", nargs="*", default=[], metavar="ASSIGNMENT")
-    s.set_defaults(run=merge)
 
     s = sub.add_parser("similarity", help=similarity.__doc__)
     s.add_argument("course_dir", type=Path, help="folder holding submitted/<student>/<assignment>/")
@@ -311,7 +311,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
+    # nbgrader runs `alembic` by name when it creates a gradebook: this environment's bin/ first.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     try:
         args.run(args)
-    except NbgraderFailed as failure:
+    except (NbgraderFailed, ClusterProblem, DatabaseInUse) as failure:
         sys.exit(str(failure))

@@ -1,10 +1,18 @@
-"""`course grade` on a class: the same gradebook whatever the workers, resumable, shardable."""
+"""`course grade` on a class: the same gradebook whatever the workers, local or on a Dask
+cluster that loses a worker; resumable."""
+import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 
 import pytest
 from conftest import ASSIGNMENTS, course_command
+from dask_cluster import dask_cluster
+from distributed import Client
 
+from grader.pipeline.assignments import REPO
 from grader.pipeline.classgrade import regrade_reason
 from grader.pipeline.coursedir import CourseDir
 from grader.pipeline.jobs import KERNEL_STARTS, GradingLimits, Job
@@ -12,6 +20,7 @@ from grader.authoring.sample_class import build_submissions
 
 pytestmark = pytest.mark.xdist_group("class-grading")
 ASSIGNMENT = ASSIGNMENTS[0]
+COURSE = os.path.join(os.path.dirname(sys.executable), "course")
 CLASS = {"ada": "complete", "ben": "mistakes-1", "chloe": "mistakes-2", "dmitri": "raises", "grace": "blank"}
 
 
@@ -86,21 +95,77 @@ def test_the_report_and_feedback_are_written(graded):
         assert course.path("feedback", student, ASSIGNMENT.name, "gradient_descent.html").exists()
 
 
-def test_two_shards_merged_equal_one_machine(graded, tmp_path):
-    _, whole = graded
-    shards = []
-    for index in (1, 2):
-        shard = tmp_path / f"shard{index}"
-        shutil.copytree(whole.path("submitted"), shard / "submitted")
-        course_command("grade", shard, "--shard", f"{index}/2", "--timeout", 10)
-        shards.append(shard)
-    merged = tmp_path / "merged"
-    shutil.copytree(whole.path("submitted"), merged / "submitted")
-    printed = course_command("merge", merged, *shards)
-    assert f"merged {len(CLASS)} submission(s)" in printed
-    assert gradebook_dump(CourseDir(merged)) == gradebook_dump(whole)
+def test_a_class_graded_through_a_scheduler_equals_a_local_run(graded, tmp_path):
+    """A real `dask scheduler` and two `dask worker`s, each in an empty folder of its own: the
+    submissions travel to them, the results come back as data, and the gradebook, the graded
+    notebooks and the feedback are written here, as a local run writes them."""
+    _, local = graded
+    course = new_class(tmp_path / "class")
+    with dask_cluster(tmp_path / "cluster") as cluster:
+        printed = course_command("grade", course.root, "--scheduler", cluster.address, "--timeout", 10)
+    assert f"5 submission(s) to grade (5 new), 0 unchanged since graded; on the Dask scheduler at {cluster.address}" \
+        in printed
+    assert gradebook_dump(course) == gradebook_dump(local)
     for student in CLASS:
-        assert (merged / "feedback" / student / ASSIGNMENT.name / "gradient_descent.html").exists()
+        assert course.path("autograded", student, ASSIGNMENT.name, ASSIGNMENT.notebook).is_file()
+        assert course.path("feedback", student, ASSIGNMENT.name, "gradient_descent.html").is_file()
+    for worker in ("worker0", "worker1"):     # they kept nothing of the class
+        assert not list((tmp_path / "cluster" / worker).rglob("*.ipynb"))
+
+
+def test_a_worker_killed_mid_submission_changes_no_grade(graded, tmp_path):
+    """The submission it was grading is graded again on the other worker (Dask's own retry)."""
+    _, local = graded
+    course = new_class(tmp_path / "class")
+    with dask_cluster(tmp_path / "cluster") as cluster:
+        grading = subprocess.Popen([COURSE, "grade", course.root, "--scheduler", cluster.address, "--timeout", "10"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with Client(cluster.address, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(client.processing().values()):
+                time.sleep(0.2)
+            busy = next(address for address, keys in client.processing().items() if keys)
+            victim = client.scheduler_info()["workers"][busy]["name"]
+        cluster.kill_worker(victim)
+        printed = grading.communicate(timeout=600)[0]
+    assert grading.returncode == 0, printed[-2000:]
+    assert gradebook_dump(course) == gradebook_dump(local)
+    assert printed.count(": graded") == len(CLASS)
+
+
+def test_a_lost_scheduler_stops_the_run_and_the_next_run_resumes(tmp_path):
+    course = new_class(tmp_path / "class")
+    with dask_cluster(tmp_path / "first") as cluster:
+        grading = subprocess.Popen([COURSE, "grade", course.root, "--scheduler", cluster.address, "--timeout", "10"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        printed = ""
+        while "[1/5]" not in printed:
+            printed += grading.stdout.readline()
+        cluster.kill_scheduler()
+        printed += grading.communicate(timeout=120)[0]
+    assert grading.returncode == 1, printed[-2000:]
+    assert "lost the Dask scheduler" in printed and "run the same command again to grade the rest" in printed
+    assert "Traceback" not in printed
+    recorded = len(json.loads((course.root / "course_grade" / "ledger.json").read_text())["submissions"])
+    assert 1 <= recorded < len(CLASS)
+    with dask_cluster(tmp_path / "second") as cluster:
+        printed = course_command("grade", course.root, "--scheduler", cluster.address, "--timeout", 10)
+    left = len(CLASS) - recorded
+    assert f"{left} submission(s) to grade ({left} new), {recorded} unchanged since graded" in printed
+
+
+def test_a_worker_with_another_version_of_the_course_is_refused_before_anything_is_graded(tmp_path):
+    other = tmp_path / "other"      # the course with one check changed, first on the worker's path
+    for part in ("grader", "course_lib", "solutions"):
+        shutil.copytree(REPO / part, other / part, ignore=shutil.ignore_patterns("__pycache__"))
+    with (other / "course_lib" / "checks" / f"{ASSIGNMENT.topic}.py").open("a") as changed:
+        changed.write("\n# changed on this worker only\n")
+    course = new_class(tmp_path / "class")
+    with dask_cluster(tmp_path / "cluster", workers=1, worker_env={"PYTHONPATH": str(other)}) as cluster:
+        printed = course_command("grade", course.root, "--scheduler", cluster.address, exit_code=1)
+    assert "1 Dask worker(s) have another version of the course installed than this machine" in printed
+    assert "nothing was graded" in printed and "Traceback" not in printed
+    assert not course.path("autograded").exists()
 
 
 def test_a_kernel_that_cannot_start_costs_the_student_nothing_and_the_next_run_retries(tmp_path):
@@ -139,9 +204,6 @@ def test_parallel_kernels_never_cross_talk(graded):
     ("--timeout", "0", "expected a whole number of at least 1, got 0"),
     ("--notebook-timeout", "ten", "expected a whole number, got 'ten'"),
     ("--memory", "-5", "expected a whole number of at least 64, got -5"),
-    ("--shard", "1/0", "expected I/N with 1 <= I <= N, such as 2/3, got '1/0'"),
-    ("--shard", "3/2", "expected I/N with 1 <= I <= N"),
-    ("--shard", "one", "expected I/N with 1 <= I <= N"),
 ])
 def test_bad_option_values_are_refused_saying_what_is_expected(tmp_path, option, value, expected):
     printed = course_command("grade", tmp_path, option, value, exit_code=2)
@@ -163,3 +225,8 @@ def test_a_rerun_regrades_for_new_limits_only_what_a_limit_stopped():
     unconfined = {**before, "status": "graded", "limits": {**vars(limits), "sandboxed": False}}
     assert regrade_reason(job, unconfined, limits) == "graded without the sandbox last time"
     assert regrade_reason(job, {}, limits) == "new"
+
+
+def test_workers_and_a_scheduler_are_one_or_the_other(tmp_path):
+    printed = course_command("grade", tmp_path, "--workers", 2, "--scheduler", "tcp://127.0.0.1:1", exit_code=2)
+    assert "argument --scheduler: not allowed with argument --workers" in printed

@@ -208,3 +208,25 @@ def test_log_ticks_are_plain_numbers_on_a_narrow_span_and_powers_of_ten_on_a_wid
     assert narrow_labels and all(re.fullmatch(r"[0-9.]+", label) for label in narrow_labels), narrow_labels
     assert any("10^{" in t.get_text() for t in wide.get_yticklabels())
     matplotlib.pyplot.close(fig)
+
+
+def test_figures_cost_next_to_nothing_while_grading(monkeypatch):
+    """Under grading one Axes stands in for a grid and the plotting helpers draw nothing; a student's
+    session gets the whole grid, drawn."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from course_lib import plotting
+    series, runs = {"loss": np.geomspace(1.0, 1e-3, 5)}, {"GD": np.zeros((3, 2))}
+    for grading, panels, lines in ((True, 1, 0), (False, 8, 1)):
+        if grading:
+            monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+        else:
+            monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+        fig, axes = plotting.figure(ncols=4, nrows=2)
+        assert len(axes) == 8 and len(fig.axes) == panels
+        plotting.curves(axes[0], series)
+        plotting.path_panels(axes[1:3], rosenbrock(), runs)
+        plotting.histogram(axes[3], np.arange(10.0), np.linspace(0, 10, 6), logy=True)
+        assert len(axes[0].lines) == lines and (axes[0].get_legend() is None) == grading
+        assert (not axes[3].patches) == grading
+        matplotlib.pyplot.close(fig)

@@ -15,7 +15,7 @@ import pytest
 from conftest import ASSIGNMENTS, course_command
 
 from grader.pipeline.classgrade import Ledger, grade_class
-from grader.pipeline.jobs import GradingLimits, Job, Worker, grade_job
+from grader.pipeline.jobs import GradingLimits, Job, Settings, course_fingerprint, grade_job, payload
 from grader.pipeline.status import Status
 from grader.pipeline.coursedir import CourseDir
 from grader.authoring.sample_class import build_submissions, first_function, solution_answers
@@ -287,9 +287,9 @@ def test_metadata_broken_by_the_student_is_an_unreadable_notebook(hostile_class)
 
 
 def test_a_kernel_that_kills_its_grading_process_is_kernel_died_after_a_second_try(tmp_path):
-    """Unconfined (--no-sandbox), a kernel can kill the process grading it; that breaks the
-    process pool. The class goes on: the others are graded, and the culprit, once it took its
-    worker down twice, is recorded as "kernel died". The killed workers' scratch folders go too."""
+    """Unconfined (--no-sandbox), a kernel can kill the process grading it: its Dask worker. The
+    class goes on: the others are graded, and the culprit, once it took a worker down twice, is
+    recorded as "kernel died". The killed workers' scratch folders go too."""
     course = CourseDir(tmp_path / "class", timeout=5).create()
     course.generate(ASSIGNMENT)
     build_submissions(course, ASSIGNMENT, {"ada": "complete"})
@@ -300,21 +300,20 @@ def test_a_kernel_that_kills_its_grading_process_is_kernel_died_after_a_second_t
         printed = course_command("grade", course.root, "--workers", 2, "--timeout", 5, "--no-sandbox",
                                  env={"TMPDIR": temporary})
         assert not os.listdir(temporary)
-    assert "kills_worker 01_gradient_descent: kernel died (its grading process died twice" in printed
+    assert "kills_worker 01_gradient_descent: kernel died (its grading process died 2 times" in printed
     assert "ada 01_gradient_descent: graded" in printed
     assert result(course, "kills_worker").total == 0.0 and result(course, "ada").total == 9.0
 
 
-def test_an_error_of_the_grader_is_grading_failed_never_the_students(tmp_path, monkeypatch):
-    """A fault of ours inside nbgrader's run (here: the worker's gradebook is damaged) is
-    "grading failed": nothing is recorded, and the next run retries."""
+def test_an_error_of_the_grader_is_grading_failed_never_the_students(tmp_path):
+    """A fault of ours inside nbgrader's run (here: the gradebook a worker is sent is damaged) is
+    "grading failed": nothing comes back to record, and the next run retries."""
     course = CourseDir(tmp_path / "class", timeout=5).create()
     course.generate(ASSIGNMENT)
     build_submissions(course, ASSIGNMENT, {"ada": "complete"})
-    monkeypatch.chdir(tmp_path)
-    worker = Worker(course.root, course.root / "gradebook.db", GradingLimits(timeout=5))
-    worker.shard.write_bytes(b"this is not a database")
-    monkeypatch.setattr(Worker, "current", worker)
-    outcome = grade_job(Job("ada", ASSIGNMENT.name, ASSIGNMENT.notebook, "fingerprint"))
+    settings = Settings(GradingLimits(timeout=5), (course.root / "nbgrader_config.py").read_text(), course_fingerprint())
+    files = payload(course.path("submitted", "ada", ASSIGNMENT.name))
+    outcome = grade_job(Job("ada", ASSIGNMENT.name, ASSIGNMENT.notebook, "fingerprint"), files,
+                        b"this is not a database", settings)
     assert outcome.status == Status.FAILED and outcome.detail.startswith("nbgrader failed"), outcome
-    assert outcome.shard == ""
+    assert outcome.grades is None and outcome.files == {}

@@ -1,34 +1,29 @@
-"""`course grade`: every (student, assignment) of a class folder, graded in parallel.
+"""`course grade`: every (student, assignment) of a class folder, graded on a Dask cluster.
 
-Worker processes grade submissions into their own shard gradebooks (`grader.pipeline.jobs`); this
-process alone writes the course's gradebook, the ledger and the feedback, one finished
-submission at a time, so the gradebook is the same whatever the number of workers. The
-ledger (`course_grade/ledger.json`) remembers what each submission and its checks were
-when graded, and under which limits: a re-run grades only what changed (and, for a changed
-limit, only the submissions a limit stopped), unless forced, and says why.
+The cluster (`grader.pipeline.cluster`) grades; this process alone writes down what comes back,
+one finished submission at a time: the gradebook (SQLite in the class folder, or the database
+its nbgrader_config.py names), the autograded folders, the feedback, the log and the ledger. The
+ledger (`course_grade/ledger.json`) remembers what each submission and its checks were when
+graded, and under which limits: a re-run grades only what changed (and, for a changed limit,
+only the submissions a limit stopped), unless forced, and says why; a run that stopped (the
+scheduler went away) resumes where it was.
 """
-import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import sys
 import shutil
 import tempfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
 from grader.reports import feedback
-from grader.pipeline import gradebook
+from grader.pipeline import cluster, gradebook
 from grader.pipeline.assignments import REPO
-from grader.pipeline.coursedir import COURSE_ID
-from grader.pipeline.jobs import GradingLimits, Job, Outcome, Worker, grade_job, running_folder, submitted_files
+from grader.pipeline.jobs import (GradingLimits, Job, Outcome, Settings, course_fingerprint, payload, refused,
+                                  submitted_files)
 from grader.pipeline.status import Status
 from grader.pipeline.progress import Progress
 from grader.reports.scores import read_submission
@@ -36,7 +31,7 @@ from grader.reports.scores import read_submission
 CHECK_FILES = ("grader/hidden/{}.py", "grader/reference/{}.py", "grader/mistakes/{}.py",
                "course_lib/checks/{}.py", "course_lib/fixtures/{}.json", "course_lib/checking.py",
                "course_lib/grading_agent.py", "course_lib/wire.py", "grader/checks/specs.py",
-               "grader/checks/remote.py", "grader/pipeline/execute.py")
+               "grader/checks/remote.py", "grader/pipeline/execute.py", "grader/pipeline/jobs.py")
 PATTERN = re.compile(r"[*?\[\]]")      # what glob reads as a pattern
 
 
@@ -167,102 +162,78 @@ def plan(course, assignments, students, ledger: Ledger, force: bool, limits: Gra
     return jobs, reasons, done
 
 
-def run(course, jobs, workers: int, limits: GradingLimits, on_done) -> None:
-    """Grade `jobs` on `workers` processes; call on_done(outcome) here as each one finishes.
-
-    A worker that dies (its kernel took it down) breaks the pool. The jobs that had not started
-    run again in a new pool; those that were running are suspects, graded again afterwards one
-    at a time, so that only the culprit is "kernel died" when its worker dies a second time.
-    """
-    shards = course.root / "course_grade" / "shards"
-    shards.mkdir(parents=True, exist_ok=True)
-    base = shards / "base.db"       # workers copy this, never the gradebook being written
-    shutil.copyfile(course.root / "gradebook.db", base)
-    # the kernels' scratch folders, removed here even when a worker is killed before it cleans up
-    scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
-    grade_pool = functools.partial(_pool, course, (course.root, base, limits, scratch), on_done=on_done)
-    try:
-        suspects = []
-        while jobs:
-            unfinished, running = grade_pool(jobs, workers)
-            if unfinished and not running:      # a worker died between jobs: nothing to blame or retry
-                for job in unfinished:
-                    on_done(Outcome(job, Status.FAILED, "a grading process died; run again to retry"))
-                break
-            jobs = [job for job in unfinished if job.key not in running]
-            suspects += [job for job in unfinished if job.key in running]
-        for job in suspects:
-            if grade_pool([job], 1)[0]:
-                on_done(Outcome(job, Status.KERNEL_DIED, "its grading process died twice while running it"))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    shutil.rmtree(shards)
-    shutil.rmtree(running_folder(course.root), ignore_errors=True)
-
-
-def _pool(course, worker_args: tuple, jobs, workers: int, on_done) -> tuple:
-    """Grade `jobs` in one process pool: (the jobs it did not finish because a worker died,
-    the keys of the jobs that were running then)."""
-    running = running_folder(course.root)
-    shutil.rmtree(running, ignore_errors=True)
-    unfinished = []
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=Worker.start,
-                             initargs=worker_args) as pool:
-        futures = {pool.submit(grade_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                unfinished.append(futures[future])
-                continue
-            on_done(outcome)
-    return unfinished, {p.read_text() for p in running.iterdir()} if running.is_dir() else set()
-
-
-def merge(course, outcome, earlier: dict) -> None:
-    """Write one outcome into the course's gradebook (nothing for our own failures): the grades
-    in its shard, or zeros where none ran. `earlier` is the ledger's entry from before: manual
-    grades are flagged for review only if the submitted files changed since."""
-    job = outcome.job
-    if outcome.status == Status.FAILED:
-        return
-    with course.gradebook() as target:
-        if outcome.status.not_run or not outcome.shard:
-            gradebook.record_zero(target, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
-        else:
-            review = not same_submission(job.fingerprint, earlier.get("fingerprint", ""))
-            with Gradebook(outcome.shard, COURSE_ID) as source:
-                gradebook.copy_submission(source, target, job.assignment, job.student, review)
-
-
 def grade_class(course, assignments, students=None, workers: int = 1, force: bool = False,
-                limits: GradingLimits = GradingLimits(), shard=(1, 1), progress=None) -> list:
-    """Grade the class folder's submissions (of `students` only, if given; of the `shard` = (i, n)
-    i-th of every n students); return the SubmissionResult of every student of the shard,
-    graded now or before. `limits.sandboxed=False` runs student code unprotected (see the README)."""
+                limits: GradingLimits = GradingLimits(), scheduler: str = None, progress=None) -> list:
+    """Grade the class folder's submissions (of `students` only, if given) on a Dask cluster: the
+    scheduler at `scheduler`, else a local one of `workers` processes. Returns the
+    SubmissionResult of every student, graded now or before. `limits.sandboxed=False` runs
+    student code unprotected (see the README). Raises ClusterProblem when the cluster cannot grade."""
     ledger = Ledger.of(course)
     release(course, assignments, ledger)
-    in_shard = [s for i, s in enumerate(roster(course)) if i % shard[1] == shard[0] - 1]
-    chosen = [s for s in in_shard if not students or s in students]
+    chosen = [s for s in roster(course) if not students or s in students]
     jobs, reasons, done = plan(course, assignments, chosen, ledger, force, limits)
     by_name = {a.name: a for a in assignments}
     why = ", ".join(f"{count} {reason}" for reason, count in Counter(reasons.values()).most_common())
+    where = f"the Dask scheduler at {scheduler}" if scheduler else f"{workers} local worker(s)"
     print(f"{len(jobs)} submission(s) to grade{f' ({why})' if why else ''}, {len(done)} unchanged since graded"
-          f"{' (--force regrades them)' if done else ''}; {workers} worker(s).", file=sys.stderr)
+          f"{' (--force regrades them)' if done else ''}; on {where}.", file=sys.stderr)
     tell = progress or Progress(len(jobs))
+    logs = course.root / "course_grade" / "logs" / "grading.log"
+    logs.parent.mkdir(parents=True, exist_ok=True)
 
-    def finished(outcome) -> None:
-        merge(course, outcome, ledger.get(outcome.job.student, outcome.job.assignment))
-        ledger.record(outcome, limits)
-        if outcome.status != Status.FAILED:
-            assignment = by_name[outcome.job.assignment]
-            feedback.write(course, assignment, read_submission(course, assignment, outcome.job.student,
-                                                               outcome.status, outcome.detail))
-        tell(outcome)
+    with course.gradebook() as book, logs.open("a") as log, tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+        def finished(outcome) -> None:
+            if outcome.log:
+                log.write(f"== {outcome.job.key}: {outcome.status}\n{outcome.log}\n")
+            record(course, book, outcome, ledger.get(outcome.job.student, outcome.job.assignment))
+            ledger.record(outcome, limits)
+            if outcome.status != Status.FAILED:
+                assignment = by_name[outcome.job.assignment]
+                feedback.write(course, assignment, read_submission(course, assignment, outcome.job.student,
+                                                                   outcome.status, outcome.detail))
+            tell(outcome)
 
-    run(course, jobs, workers, limits, finished)
-    return class_results(course, assignments, in_shard, ledger)
+        shipped = []
+        for job in jobs:
+            refusal = refused(submission_folder(course, job), job)
+            if refusal:
+                finished(refusal)
+            else:
+                shipped.append(replace(job, extension_seconds=gradebook.extension_seconds(book, job.assignment,
+                                                                                          job.student)))
+        if shipped:
+            settings = Settings(limits, (course.root / "nbgrader_config.py").read_text(), course_fingerprint(),
+                                "" if scheduler else scratch)
+            with cluster.connect(scheduler, workers, local_directory=scratch) as client:
+                address = cluster.dashboard(client)
+                if address:
+                    print(f"Dask dashboard: {address}", file=sys.stderr)
+                cluster.run(client, shipped, lambda job: payload(submission_folder(course, job)),
+                            gradebook.template(course.db_url), settings, finished)
+    return class_results(course, assignments, ledger=ledger)
+
+
+def submission_folder(course, job: Job) -> Path:
+    return course.path("submitted", job.student, job.assignment)
+
+
+def record(course, book, outcome: Outcome, earlier: dict) -> None:
+    """Write one outcome down (nothing for our own failures): its autograded folder, and its
+    grades in the gradebook `book`, or zeros where nothing ran. `earlier` is the ledger's entry
+    from before: manual grades are flagged for review only if the submitted files changed since."""
+    job = outcome.job
+    if outcome.status == Status.FAILED:
+        return
+    folder = course.path("autograded", job.student, job.assignment)
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, content in outcome.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    if outcome.grades is None:
+        gradebook.record_zero(book, job.assignment, job.student, f"{outcome.status}: {outcome.detail}")
+    else:
+        review = not same_submission(job.fingerprint, earlier.get("fingerprint", ""))
+        gradebook.record(book, outcome.grades, job.assignment, job.student, review)
 
 
 def class_results(course, assignments, students=None, ledger=None) -> list:
@@ -279,30 +250,3 @@ def class_results(course, assignments, students=None, ledger=None) -> list:
                                                Status(entry.get("status", Status.NOT_SUBMITTED)),
                                                entry.get("detail", "")))
     return results
-
-
-def merge_courses(target, shards, assignments) -> int:
-    """Merge course directories graded elsewhere (`--shard i/n`) into `target`; return how many
-    submissions came in. Grades go through nbgrader's API; graded notebooks, feedback and
-    ledger entries are copied; the target's manual grades are kept."""
-    ledger = Ledger.of(target)
-    release(target, assignments, ledger)
-    names = {a.name for a in assignments}
-    merged = 0
-    for shard in shards:
-        theirs = Ledger.of(shard)
-        for key, entry in theirs.submissions.items():
-            student, assignment = key.split("/")
-            if assignment not in names or entry["status"] == Status.FAILED:
-                continue
-            job = Job(student, assignment, "", entry["fingerprint"])
-            merge(target, Outcome(job, Status(entry["status"]), entry["detail"], shard.db_url),
-                  ledger.get(student, assignment))
-            for kind in ("submitted", "autograded", "feedback"):
-                source = shard.path(kind, student, assignment)
-                if source.is_dir() and source.resolve() != target.path(kind, student, assignment).resolve():
-                    shutil.copytree(source, target.path(kind, student, assignment), dirs_exist_ok=True)
-            ledger.submissions[key] = entry
-            merged += 1
-    ledger.save()
-    return merged

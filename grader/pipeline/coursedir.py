@@ -1,10 +1,12 @@
 """An nbgrader course directory for grading, and the nbgrader commands run in it.
 
 A grading directory (the demo's, an instructor's) takes its sources from the repository's
-`solutions/` and keeps everything else (release, submitted, autograded, feedback,
-gradebook.db) inside itself, so nbgrader's own tools (formgrader, `nbgrader export`) can
-be pointed at it. Its nbgrader_config.py (`CONFIG`) makes formgrader and nbgrader's feedback
-safe to open on hostile submissions (`SAFETY`, `grader.reports.safe_html`); `secure` adds
+`solutions/` and keeps everything else (release, submitted, autograded, feedback, and by
+default the gradebook, gradebook.db) inside itself, so nbgrader's own tools (formgrader,
+`nbgrader export`) can be pointed at it. The gradebook may live in a database server instead
+(`use_database`): the folder's nbgrader_config.py then names it, for nbgrader's tools and ours.
+Its nbgrader_config.py (`CONFIG`) makes formgrader and nbgrader's feedback safe to open on
+hostile submissions (`SAFETY`, `grader.reports.safe_html`); `secure` adds
 that to a config written before it.
 """
 import os
@@ -13,6 +15,9 @@ import sys
 from pathlib import Path
 
 from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+from traitlets.config.loader import PyFileConfigLoader
 
 from grader.pipeline.assignments import SOLUTIONS
 
@@ -62,7 +67,30 @@ class CourseDir:
 
     @property
     def db_url(self) -> str:
+        """The gradebook's SQLAlchemy URL: nbgrader_config.py's db_url, else CLASS/gradebook.db."""
+        config = self.root / "nbgrader_config.py"
+        if config.is_file():
+            settings = PyFileConfigLoader(config.name, path=str(self.root)).load_config().CourseDirectory
+            if "db_url" in settings:
+                return settings.db_url
         return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def use_database(self, url: str) -> None:
+        """Keep the gradebook at `url` (nbgrader's db_url, e.g. postgresql://...) from now on, for
+        nbgrader's tools too (the folder's nbgrader_config.py names it)."""
+        with (self.root / "nbgrader_config.py").open("a") as written:
+            written.write(f"\n# The gradebook (set by `course grade --db`).\nc.CourseDirectory.db_url = {url!r}\n")
+
+    def has_gradebook(self) -> bool:
+        """Whether the gradebook exists: its SQLite file, or nbgrader's tables in its database."""
+        url = make_url(self.db_url)
+        if url.get_backend_name() == "sqlite":
+            return Path(url.database or "").is_file()
+        engine = create_engine(url)
+        try:
+            return inspect(engine).has_table("assignment")
+        finally:
+            engine.dispose()
 
     def gradebook(self) -> Gradebook:
         """nbgrader's gradebook of this course (use it as a context manager)."""

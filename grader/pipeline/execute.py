@@ -17,6 +17,7 @@ cell and per notebook. What one execution met is its `Run` (`GradingExecute.run`
 that did not start is recorded there, and that is never the submission's fault.
 """
 import ast
+import functools
 import math
 import queue
 import shutil
@@ -65,13 +66,19 @@ class Run:
     grader_failed: str = ""         # an error of the hidden checks themselves: ours, never the student's
 
 
-def hidden_calls(source_notebook) -> dict:
+def hidden_calls(source_notebook: Path) -> dict:
     """{test cell grade_id: (topic, function name, points)} from the `grade(...)` call in the
     hidden part of each test cell of a source notebook (the instructor's, never a submission)."""
+    return _hidden_calls(str(source_notebook), source_notebook.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _hidden_calls(source_notebook: str, modified: int) -> dict:
+    """hidden_calls of the notebook as it was when last modified at `modified` (one read per version)."""
     import nbformat
 
     calls = {}
-    for cell in nbformat.read(str(source_notebook), as_version=4).cells:
+    for cell in nbformat.read(source_notebook, as_version=4).cells:
         if cell.cell_type == "code" and HIDDEN_MARK in cell.source and utils.is_grade(cell):
             for node in ast.walk(ast.parse(cell.source.split(HIDDEN_MARK, 1)[1])):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "grade":

@@ -1,40 +1,123 @@
-"""Writing results into nbgrader's gradebook from one process only.
+"""nbgrader's gradebook on both sides of a grading job, as plain data in between; and moved.
 
-Grading workers each write to a private copy of the gradebook (a shard); the grading process
-copies every finished submission from its shard into the course's gradebook with nbgrader's
-own API. The same copy merges course directories graded on several machines.
-Automatic fields are copied; manual grades and comments already in the target are kept.
+The grading process sends each worker a `template`: a small SQLite gradebook holding only the
+assignments' definitions (their notebooks and cells, due dates included), copied from the
+course's gradebook, whatever database that is. A worker grades every submission into a fresh
+copy of it and sends back `submission_grades`, plain data; the grading process alone writes
+them into the course's gradebook with nbgrader's own API (`record`). Automatic fields are
+written; manual grades and comments already in the course's gradebook are kept. A class's
+gradebook moves whole to a database server (`move`) when `course grade --db` names one.
 """
+import datetime
+import tempfile
 import warnings
+from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Base, Gradebook, MissingEntry
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import SAWarning
+
 
 # nbgrader's add_submission builds its rows before adding them to the session, which SQLAlchemy warns about.
 warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+DEFINITIONS = ("course", "assignment", "notebook", "base_cell", "grade_cells", "solution_cells", "task_cells",
+               "source_cell")       # in an order their foreign keys allow
 
 
-def copy_submission(source: Gradebook, target: Gradebook, assignment: str, student: str, review: bool) -> None:
-    """Copy one student's automatic grades, comments and timestamp from `source` to `target`.
+class DatabaseInUse(RuntimeError):
+    """The database a gradebook was to move to already holds one."""
+
+
+def template(db_url: str) -> bytes:
+    """An SQLite gradebook (its bytes) holding the course's assignment definitions, no student
+    (its schema version is the course's: nbgrader opens it without migrating)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "template.db"
+        _copy(db_url, f"sqlite:///{path}", DEFINITIONS)
+        return path.read_bytes()
+
+
+def move(source_url: str, target_url: str) -> None:
+    """Copy a whole gradebook (manual grades included) into the empty database at `target_url`."""
+    engine = create_engine(target_url)
+    try:
+        if inspect(engine).has_table("assignment"):
+            with engine.connect() as reading:
+                if reading.execute(select(Base.metadata.tables["assignment"])).first():
+                    raise DatabaseInUse(f"the database {target_url} already holds a gradebook: give an empty one")
+    finally:
+        engine.dispose()
+    _copy(source_url, target_url, [table.name for table in Base.metadata.sorted_tables])
+
+
+def _copy(source_url: str, target_url: str, names) -> None:
+    """Create nbgrader's tables at `target_url` and copy into them the rows of the tables `names`
+    (in an order their foreign keys allow), and the schema's version."""
+    source, target = create_engine(source_url), create_engine(target_url)
+    try:
+        Base.metadata.create_all(bind=target)
+        with source.connect() as reading, target.begin() as writing:
+            version = reading.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            writing.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            writing.execute(text("DELETE FROM alembic_version"))
+            writing.execute(text("INSERT INTO alembic_version (version_num) VALUES (:version)"), {"version": version})
+            for name in names:
+                table = Base.metadata.tables[name]
+                rows = [dict(row._mapping) for row in reading.execute(select(table))]
+                if rows:
+                    writing.execute(table.insert(), rows)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def extension_seconds(gradebook: Gradebook, assignment: str, student: str):
+    """The extension the course's gradebook grants this submission, in seconds (None: none)."""
+    try:
+        extension = gradebook.find_submission(assignment, student).extension
+    except MissingEntry:
+        return None
+    return None if extension is None else extension.total_seconds()
+
+
+def grant_extension(gradebook: Gradebook, assignment: str, student: str, seconds: float) -> None:
+    """Give the submission in a worker's gradebook the extension the course's grants it."""
+    gradebook.update_or_create_student(student)
+    gradebook.update_or_create_submission(assignment, student).extension = datetime.timedelta(seconds=seconds)
+    gradebook.db.commit()
+
+
+def submission_grades(gradebook: Gradebook, assignment: str, student: str) -> dict:
+    """One graded submission as plain data: {"timestamp": ISO text or None, "notebooks": {name:
+    {"late_penalty": float or None, "grades": {cell: [auto_score, needs_manual_grade]},
+    "comments": {cell: auto_comment}}}}."""
+    submitted = gradebook.find_submission(assignment, student)
+    return {"timestamp": submitted.timestamp.isoformat() if submitted.timestamp else None,
+            "notebooks": {notebook.name: {
+                "late_penalty": notebook.late_submission_penalty,
+                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in notebook.grades},
+                "comments": {c.name: c.auto_comment for c in notebook.comments}} for notebook in submitted.notebooks}}
+
+
+def record(target: Gradebook, grades: dict, assignment: str, student: str, review: bool) -> None:
+    """Write `submission_grades` data into the course's gradebook.
 
     A manual grade in `target` is kept; with `review` (the submission changed) it is flagged
     for review, as nbgrader's autograde flags it, else it stays as graded.
     """
-    submitted = source.find_submission(assignment, student)
-    person = submitted.student
-    target.update_or_create_student(student, first_name=person.first_name, last_name=person.last_name,
-                                    email=person.email, lms_user_id=person.lms_user_id)
-    extra = {"timestamp": submitted.timestamp} if submitted.timestamp else {}
+    target.update_or_create_student(student)
+    stamp = grades["timestamp"]
+    extra = {"timestamp": datetime.datetime.fromisoformat(stamp)} if stamp else {}
     target.update_or_create_submission(assignment, student, **extra)
-    for notebook in submitted.notebooks:
-        copy = target.find_submission_notebook(notebook.name, assignment, student)
-        copy.late_submission_penalty = notebook.late_submission_penalty
-        for grade in notebook.grades:
-            kept = target.find_grade(grade.name, notebook.name, assignment, student)
-            kept.auto_score = grade.auto_score
-            kept.needs_manual_grade = review if kept.manual_score is not None else grade.needs_manual_grade
-        for comment in notebook.comments:
-            target.find_comment(comment.name, notebook.name, assignment, student).auto_comment = comment.auto_comment
+    for name, notebook in grades["notebooks"].items():
+        kept = target.find_submission_notebook(name, assignment, student)
+        kept.late_submission_penalty = notebook["late_penalty"]
+        for cell, (auto_score, needs_manual_grade) in notebook["grades"].items():
+            grade = target.find_grade(cell, name, assignment, student)
+            grade.auto_score = auto_score
+            grade.needs_manual_grade = review if grade.manual_score is not None else needs_manual_grade
+        for cell, text in notebook["comments"].items():
+            target.find_comment(cell, name, assignment, student).auto_comment = text
     target.db.commit()
 
 

@@ -1,23 +1,29 @@
-"""Grading one submission in a worker process: nbgrader's Autograde, run in-process.
+"""Grading one submission on a worker, which shares no file system with the grading process.
 
-A worker imports nbgrader once and grades submission after submission into its own copy
-of the gradebook (its shard), so that workers never write to the same SQLite file; the
-grading process copies each finished submission into the course's gradebook
-(`grader.pipeline.gradebook`). Each submission ends with a `Status`: a fault of the notebook
-itself is known before nbgrader runs (it is not a valid notebook, or its nbgrader metadata is
-broken); anything that fails after that is ours, "grading failed", and is retried next run.
+A `Job` carries the submitted files; the worker runs nbgrader's Autograde on them in a private
+course folder of its own (the class's nbgrader_config.py, the worker's installed solutions, a
+fresh copy of the assignments' `gradebook.template`) and returns an `Outcome`: plain data (the
+grades, the autograded folder's files, the log), which the grading process alone writes
+down. Each submission ends with a `Status`: a fault of the notebook itself is known before
+nbgrader runs (it holds links, it is missing, it is not a valid notebook or its nbgrader
+metadata is broken); anything that fails after that is ours, "grading failed", and is retried
+next run.
 """
 import contextlib
+import hashlib
+import io
 import logging
 import os
 import shutil
-import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import MetadataValidator
@@ -25,12 +31,16 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Igno
                                     SaveAutoGrades)
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader.pipeline.assignments import SOLUTIONS
+from grader.pipeline import gradebook
+from grader.pipeline.assignments import REPO, SOLUTIONS
+from grader.pipeline.coursedir import COURSE_ID
 from grader.pipeline.execute import DIED, GradingExecute, Run, hidden_calls
 from grader.pipeline.status import Status
 
 KERNEL_STARTS = 2               # tries to start a notebook's kernel before the job fails
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+MAX_SUBMISSION_BYTES = 64 << 20     # a submission folder larger than this is refused, not shipped
+MAX_LOG_CHARS = 40_000          # of nbgrader's log of one job, kept for the grading process
+COURSE_FILES = ("grader/**/*.py", "course_lib/**/*.py", "course_lib/fixtures/*.json", "solutions/**/*")
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,11 @@ class Job:
     assignment: str             # e.g. "01_gradient_descent"
     notebook: str               # e.g. "gradient_descent.ipynb"
     fingerprint: str            # what the submission and its checks were when graded
+    extension_seconds: float = None     # the due-date extension the course's gradebook grants
 
     @property
     def key(self) -> str:
-        """"student/assignment", as the ledger and the running folder name the job."""
+        """"student/assignment", as the ledger names the job."""
         return f"{self.student}/{self.assignment}"
 
 
@@ -56,70 +67,35 @@ class GradingLimits:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What every job of a run shares: sent to each worker with its jobs."""
+    limits: GradingLimits
+    config: str                 # the class's nbgrader_config.py
+    course: str                 # `course_fingerprint()` of the grading process
+    scratch_root: str = ""      # where kernels' scratch folders go ("": the worker's temporary folder)
+
+
+@dataclass(frozen=True)
 class Outcome:
     job: Job
     status: Status
     detail: str = ""
-    shard: str = ""             # db_url of the gradebook holding the result ("" when none)
-    seconds: float = 0.0        # the whole job, in the worker
+    grades: dict = None         # `gradebook.submission_grades` (None when nothing ran or on our failure)
+    files: dict = field(default_factory=dict, repr=False)   # {path in the autograded folder: bytes}
+    log: str = field(default="", repr=False)   # nbgrader's log of the job, bounded
+    seconds: float = 0.0        # the whole job, on the worker
     run: Run = field(default_factory=Run)   # of which running the notebook and its hidden checks
 
 
-class Worker:
-    """Settings of one worker process; `start` is the process pool's initializer."""
-    current = None
-
-    def __init__(self, root: Path, gradebook: Path, limits: GradingLimits, scratch: Path = None):
-        self.root = root
-        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        self.config.Execute.timeout = limits.timeout
-        self.config.GradingExecute.notebook_timeout = limits.notebook_timeout
-        self.config.GradingExecute.memory_mib = limits.memory_mib
-        self.config.GradingExecute.sandboxed = limits.sandboxed
-        if scratch is not None:
-            self.config.GradingExecute.scratch_root = str(scratch)
-        self.shard = root / "course_grade" / "shards" / f"worker-{os.getpid()}.db"
-        self.shard.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(gradebook, self.shard)
-        self.log = root / "course_grade" / "logs" / f"worker-{os.getpid()}.log"
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.running = running_folder(root) / str(os.getpid())
-
-    @classmethod
-    def start(cls, *args) -> None:
-        """Make this process a worker: its nbgrader log, warnings and kernels' stderr go to its log file."""
-        os.environ.update(ONE_THREAD)
-        worker = cls.current = cls(*args)
-        log = open(worker.log, "a", buffering=1)
-        os.dup2(log.fileno(), 2)
-        sys.stderr = log
-        logger = logging.getLogger("traitlets")
-        logger.handlers[:] = [logging.StreamHandler(log)]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
-
-def running_folder(root: Path) -> Path:
-    """Where each worker names the job it is running (a file named after its pid), so that the
-    grading process knows which jobs were running when a worker died."""
-    return root / "course_grade" / "running"
-
-
-def grade_job(job: Job) -> Outcome:
-    """Run in a worker: grade `job` into the worker's shard and say how it ended."""
-    worker = Worker.current
-    started = time.perf_counter()
-    worker.running.parent.mkdir(parents=True, exist_ok=True)
-    worker.running.write_text(job.key)
-    run = Run()
-    try:
-        status, detail, run = _grade(worker, job)
-    except Exception as error:     # a bug of ours must not stop the class
-        status, detail = Status.FAILED, f"{type(error).__name__}: {error}"
-    finally:
-        worker.running.unlink(missing_ok=True)
-    shard = f"sqlite:///{worker.shard}" if not status.not_run and status != Status.FAILED else ""
-    return Outcome(job, status, detail, shard, time.perf_counter() - started, run)
+@lru_cache(maxsize=1)
+def course_fingerprint() -> str:
+    """A digest of the installed course: its checks, references, library and solutions."""
+    digest = hashlib.sha256()
+    paths = sorted({p for pattern in COURSE_FILES for p in REPO.glob(pattern)
+                    if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts})
+    for path in paths:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def submitted_files(folder: Path) -> list:
@@ -129,38 +105,108 @@ def submitted_files(folder: Path) -> list:
             + [f for f in folders if os.path.islink(os.path.join(top, f))]]
 
 
-def _grade(worker: Worker, job: Job):
-    folder = worker.root / "submitted" / job.student / job.assignment
-    notebook = folder / job.notebook
-    odd = [p.relative_to(folder) for p in submitted_files(folder) if p.is_symlink() or not p.is_file()]
+def refused(folder: Path, job: Job):
+    """The Outcome of a submission refused, or missing its notebook, before anything runs (None
+    when it is to be graded)."""
+    entries = submitted_files(folder)
+    odd = [p.relative_to(folder) for p in entries if p.is_symlink() or not p.is_file()]
     if odd:
-        return Status.REFUSED, ("only regular files are graded, and the submission holds links or special "
-                                "files: " + ", ".join(map(str, sorted(odd)[:5]))), Run()
-    if not notebook.is_file():
+        return Outcome(job, Status.REFUSED, "only regular files are graded, and the submission holds links "
+                       "or special files: " + ", ".join(map(str, sorted(odd)[:5])))
+    size = sum(p.stat().st_size for p in entries)
+    if size > MAX_SUBMISSION_BYTES:
+        return Outcome(job, Status.REFUSED, f"the submission holds {size / 2**20:.0f} MiB of files; "
+                       f"at most {MAX_SUBMISSION_BYTES >> 20} MiB are graded")
+    if not (folder / job.notebook).is_file():
         found = sorted(p.name for p in folder.glob("*.ipynb"))
-        return Status.MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""), Run()
+        return Outcome(job, Status.MISSING, f"expected {job.notebook}" + (f", found {', '.join(found)}" if found else ""))
+    return None
+
+
+def payload(folder: Path) -> dict:
+    """{path relative to the folder: bytes} of a submission folder that `refused` let through."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in submitted_files(folder)}
+
+
+def grade_job(job: Job, files: dict, template: bytes, settings: Settings) -> Outcome:
+    """Run on a worker: grade one submission in a private course folder and say how it ended."""
+    started = time.perf_counter()
+    if settings.course != course_fingerprint():
+        return Outcome(job, Status.FAILED, f"this worker's course differs from the grading process's "
+                       f"(fingerprint {course_fingerprint()[:12]}, expected {settings.course[:12]}): install the same "
+                       "version of the course on every worker")
+    root = Path(tempfile.mkdtemp(prefix="course-job-", dir=settings.scratch_root or None))
+    with captured_log() as log:
+        try:
+            outcome = _grade(_course_folder(root, job, files, template, settings), root, job)
+        except Exception as error:     # a bug of ours must not stop the class
+            logging.getLogger("traitlets").exception("grading %s failed", job.key)
+            outcome = Outcome(job, Status.FAILED, _first_line(f"{type(error).__name__}: {error}"))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return Outcome(outcome.job, outcome.status, outcome.detail, outcome.grades, outcome.files,
+                   log.getvalue()[:MAX_LOG_CHARS], time.perf_counter() - started, outcome.run)
+
+
+def _course_folder(root: Path, job: Job, files: dict, template: bytes, settings: Settings):
+    """Lay out the job's course folder under `root`; return nbgrader's config for it."""
+    (root / "nbgrader_config.py").write_text(settings.config)
+    folder = root / "submitted" / job.student / job.assignment
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    (root / "gradebook.db").write_bytes(template)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.source_directory = str(SOLUTIONS)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.CourseDirectory.assignment_id = job.assignment
+    config.CourseDirectory.student_id = job.student
+    config.Execute.timeout = settings.limits.timeout
+    config.GradingExecute.notebook_timeout = settings.limits.notebook_timeout
+    config.GradingExecute.memory_mib = settings.limits.memory_mib
+    config.GradingExecute.sandboxed = settings.limits.sandboxed
+    config.GradingExecute.scratch_root = settings.scratch_root
+    config.GradingExecute.checks = hidden_calls(SOLUTIONS / job.assignment / job.notebook)
+    config.Autograde.force = True
+    config.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    if job.extension_seconds is not None:
+        with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as book:
+            gradebook.grant_extension(book, job.assignment, job.student, job.extension_seconds)
+    return config
+
+
+def _grade(config, root: Path, job: Job) -> Outcome:
     try:
-        submitted = nbformat.read(notebook, as_version=4)
+        submitted = nbformat.read(root / "submitted" / job.student / job.assignment / job.notebook, as_version=4)
         nbformat.validate(submitted)
         MetadataValidator().validate_nb(submitted)
     except Exception as error:
-        return Status.UNREADABLE, _first_line(f"{type(error).__name__}: {error}"), Run()
+        return Outcome(job, Status.UNREADABLE, _first_line(f"{type(error).__name__}: {error}"))
     for _ in range(KERNEL_STARTS):
-        errors, run = _autograde(worker, job)
+        errors, run = _autograde(config)
         if not run.kernel_failed:
             break
     else:
-        return Status.FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run
+        return Outcome(job, Status.FAILED, "the kernel did not start: " + _first_line(run.kernel_failed), run=run)
     if run.grader_failed:
-        return Status.FAILED, _first_line(run.grader_failed), run
+        return Outcome(job, Status.FAILED, _first_line(run.grader_failed), run=run)
     if errors is not None:
-        return Status.FAILED, "nbgrader failed: " + (errors[0] if errors else "see the worker log"), run
+        return Outcome(job, Status.FAILED, "nbgrader failed: " + (errors[0] if errors else "see the log"), run=run)
     if run.stopped == DIED:
-        return Status.KERNEL_DIED, _not_run(run), run
-    if run.timeouts or run.stopped:
+        status, detail = Status.KERNEL_DIED, _not_run(run)
+    elif run.timeouts or run.stopped:
         timeouts = [f"{run.timeouts} cell(s) ran out of time"] if run.timeouts else []
-        return Status.TIMED_OUT, "; ".join(filter(None, timeouts + [_not_run(run)])), run
-    return Status.GRADED, "", run
+        status, detail = Status.TIMED_OUT, "; ".join(filter(None, timeouts + [_not_run(run)]))
+    else:
+        status, detail = Status.GRADED, ""
+    with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as book:
+        grades = gradebook.submission_grades(book, job.assignment, job.student)
+    autograded = root / "autograded" / job.student / job.assignment
+    files = {str(p.relative_to(autograded)): p.read_bytes() for p in autograded.rglob("*") if p.is_file()}
+    return Outcome(job, status, detail, grades, files, run=run)
 
 
 def _not_run(run: Run) -> str:
@@ -168,10 +214,9 @@ def _not_run(run: Run) -> str:
     return f"{run.not_run} later cell(s) not run: {run.stopped}" if run.not_run else ""
 
 
-def _autograde(worker: Worker, job: Job):
-    """Run nbgrader's Autograde on the job: (None if it succeeded, else the errors it logged;
-    the Run of its execution)."""
-    config = _job_config(worker, job)
+def _autograde(config):
+    """Run nbgrader's Autograde: (None if it succeeded, else the errors it logged; the Run of its
+    execution)."""
     autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
     with logged_errors() as logged:
         try:
@@ -184,17 +229,24 @@ def _autograde(worker: Worker, job: Job):
     return errors, getattr(executions[0], "run", Run()) if executions else Run()
 
 
-def _job_config(worker: Worker, job: Job):
-    config = worker.config.copy()
-    config.CourseDirectory.root = str(worker.root)
-    config.CourseDirectory.db_url = f"sqlite:///{worker.shard}"
-    config.CourseDirectory.assignment_id = job.assignment
-    config.CourseDirectory.student_id = job.student
-    config.Autograde.force = True
-    config.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    config.GradingExecute.checks = hidden_calls(SOLUTIONS / job.assignment / job.notebook)
-    return config
+@contextlib.contextmanager
+def captured_log():
+    """Collect nbgrader's log (and Python's warnings) meanwhile, for the grading process."""
+    text = io.StringIO()
+    handler = logging.StreamHandler(text)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logging.captureWarnings(True)
+    loggers = [logging.getLogger("traitlets"), logging.getLogger("py.warnings")]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.handlers[:], logger.propagate = [handler], False
+        logger.setLevel(logging.INFO)
+    try:
+        yield text
+    finally:
+        for logger, (handlers, level, propagate) in zip(loggers, saved):
+            logger.handlers[:], logger.propagate = handlers, propagate
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager

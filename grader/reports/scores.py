@@ -154,8 +154,9 @@ def read_submission(course, assignment, student, status: Status = None, detail: 
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
     known = mistakes.named(assignment.topic)
     released = answer_sources(course.path("release", assignment.name, assignment.notebook))
+    order = {name: index for index, name in enumerate(released)}     # a database returns grades in any order
     exercises = []
-    for grade_id, score, max_score in grades:
+    for grade_id, score, max_score in sorted(grades, key=lambda g: order.get(g[0].removeprefix("test_"), len(order))):
         cell, name = cells.get(grade_id, {}), grade_id.removeprefix("test_")
         answer = cells.get(name, {}).get("source")
         exercises.append(ExerciseResult(name, score, max_score, diagnoses(cell, known) if score != max_score else [],

@@ -20,7 +20,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 from distributed.client import FutureCancelledError
 
-from grader.pipeline.jobs import Job, Outcome, course_fingerprint, grade_job
+from grader.pipeline.jobs import Outcome, course_fingerprint, grade_job
 from grader.pipeline.status import Status
 
 ALLOWED_DEATHS = 1          # a job whose worker died once is tried again; twice, it is the culprit

@@ -116,8 +116,8 @@ def record(target: Gradebook, grades: dict, assignment: str, student: str, revie
             grade = target.find_grade(cell, name, assignment, student)
             grade.auto_score = auto_score
             grade.needs_manual_grade = review if grade.manual_score is not None else needs_manual_grade
-        for cell, text in notebook["comments"].items():
-            target.find_comment(cell, name, assignment, student).auto_comment = text
+        for cell, comment in notebook["comments"].items():
+            target.find_comment(cell, name, assignment, student).auto_comment = comment
     target.db.commit()
 
 

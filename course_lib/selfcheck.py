@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import os
 import pkgutil
 import re
 import subprocess
@@ -187,8 +188,9 @@ class Progress:
 
 
 def check_notebook(path, timeout: int = CELL_TIMEOUT, progress: Progress = None) -> list:
-    """Run a copy of the notebook, hidden tests removed, in a fresh kernel; the status of each exercise.
-    With `progress`, say on the way which exercises were checked."""
+    """Run a copy of the notebook, hidden tests removed, in a fresh kernel as nbgrader's validate
+    does (the lessons' experiments short, no figures drawn); the status of each exercise. With
+    `progress`, say on the way which exercises were checked."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -206,7 +208,8 @@ def check_notebook(path, timeout: int = CELL_TIMEOUT, progress: Progress = None)
         progress.start(notebook)
         client.on_cell_executed = progress.cell_done
     try:
-        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines are not the student's
+        # the kernel's own log lines are not the student's; experiments run at their grading size
+        client.execute(stderr=subprocess.DEVNULL, env={**os.environ, "NBGRADER_EXECUTION": "validate"})
     except DeadKernelError:
         pass  # the cells that did not run are reported as errors below
     finally:

@@ -178,10 +178,11 @@ def test_a_kernel_that_cannot_start_costs_the_student_nothing_and_the_next_run_r
     broken.chmod(0o755)
     path = f"{broken.parent}{os.pathsep}{os.environ['PATH']}"
     printed = course_command("grade", course.root, "--timeout", 10, env={"PATH": path}, exit_code=1)
-    assert "ada 01_gradient_descent: grading failed (the kernel did not start: RuntimeError: Kernel died" in printed
+    assert ("ada 01_gradient_descent: grading failed (the kernel did not start: ForkServerFailed: the fork server "
+            "of grading kernels did not start (exit status 3))") in printed
     assert "1 submission(s) could not be graded" in printed and "run the same command again" in printed
     logs = "".join(p.read_text() for p in course.path("course_grade", "logs").iterdir())
-    assert logs.count("Error occurred while starting new kernel client") == KERNEL_STARTS
+    assert logs.count("ForkServerFailed: the fork server of grading kernels did not start") == KERNEL_STARTS
     with course.gradebook() as gradebook:
         assert gradebook.assignment_submissions(ASSIGNMENT.name) == []
     assert not course.path("feedback", "ada").exists()

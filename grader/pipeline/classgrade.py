@@ -181,6 +181,7 @@ def grade_class(course, assignments, students=None, workers: int = 1, force: boo
     logs = course.root / "course_grade" / "logs" / "grading.log"
     logs.parent.mkdir(parents=True, exist_ok=True)
 
+    read = {}       # "student/assignment": the SubmissionResult of each submission graded now
     with course.gradebook() as book, logs.open("a") as log, tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
         def finished(outcome) -> None:
             if outcome.log:
@@ -189,8 +190,9 @@ def grade_class(course, assignments, students=None, workers: int = 1, force: boo
             ledger.record(outcome, limits)
             if outcome.status != Status.FAILED:
                 assignment = by_name[outcome.job.assignment]
-                feedback.write(course, assignment, read_submission(course, assignment, outcome.job.student,
-                                                                   outcome.status, outcome.detail))
+                result = read[outcome.job.key] = read_submission(course, assignment, outcome.job.student,
+                                                                 outcome.status, outcome.detail, book)
+                feedback.write(course, assignment, result)
             tell(outcome)
 
         shipped = []
@@ -210,7 +212,7 @@ def grade_class(course, assignments, students=None, workers: int = 1, force: boo
                     print(f"Dask dashboard: {address}", file=sys.stderr)
                 cluster.run(client, shipped, lambda job: payload(submission_folder(course, job)),
                             gradebook.template(course.db_url), settings, finished)
-    return class_results(course, assignments, ledger=ledger)
+    return class_results(course, assignments, ledger=ledger, read=read)
 
 
 def submission_folder(course, job: Job) -> Path:
@@ -236,17 +238,21 @@ def record(course, book, outcome: Outcome, earlier: dict) -> None:
         gradebook.record(book, outcome.grades, job.assignment, job.student, review)
 
 
-def class_results(course, assignments, students=None, ledger=None) -> list:
+def class_results(course, assignments, students=None, ledger=None, read=None) -> list:
     """A SubmissionResult for every student (default: the whole class) and assignment, as the
-    ledger (default: the course's) says it was graded; "not submitted" where nothing came in."""
+    ledger (default: the course's) says it was graded; "not submitted" where nothing came in.
+    `read`: {"student/assignment": SubmissionResult} of submissions read from the gradebook already."""
     students = roster(course) if students is None else students
     ledger = ledger or Ledger.of(course)
     results = []
-    for assignment in assignments:
-        for student in students:
-            entry = ledger.get(student, assignment.name)
-            if entry or not course.path("submitted", student, assignment.name).is_dir():
-                results.append(read_submission(course, assignment, student,
-                                               Status(entry.get("status", Status.NOT_SUBMITTED)),
-                                               entry.get("detail", "")))
+    with course.gradebook() as book:
+        for assignment in assignments:
+            for student in students:
+                entry = ledger.get(student, assignment.name)
+                if f"{student}/{assignment.name}" in (read or {}):
+                    results.append(read[f"{student}/{assignment.name}"])
+                elif entry or not course.path("submitted", student, assignment.name).is_dir():
+                    results.append(read_submission(course, assignment, student,
+                                                   Status(entry.get("status", Status.NOT_SUBMITTED)),
+                                                   entry.get("detail", ""), book))
     return results

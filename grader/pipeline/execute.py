@@ -35,7 +35,7 @@ from traitlets import Bool, Dict, Integer, Unicode
 
 from grader.checks.judge import judge
 from grader.checks.remote import Channel, ChannelFailed, ChannelTimedOut, RemoteFunction
-from grader.sandbox import bwrap
+from grader.sandbox import bwrap, forkserver
 from grader.sandbox.kernel import GradingKernelManager
 
 TIMEOUT_ERROR = "CellTimeoutError"     # nbgrader's error name for a cell that ran out of time
@@ -87,16 +87,6 @@ def _hidden_calls(source_notebook: str, modified: int) -> dict:
     return calls
 
 
-def matplotlib_font_cache() -> dict:
-    """{path in the sandbox: file here} for Matplotlib's font list, so that a kernel does not
-    rebuild it (a second per kernel) in its empty HOME."""
-    import matplotlib
-    from matplotlib import font_manager
-
-    cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
-    return {f"{bwrap.HOME}/.cache/matplotlib/{cache.name}": cache} if cache.exists() else {}
-
-
 class GradingExecute(Execute):
     max_output_bytes = Integer(2_000_000, help="Output kept per cell; the rest is dropped.").tag(config=True)
     max_notebook_output_bytes = Integer(20_000_000, help="Output kept per notebook; the rest is dropped.").tag(config=True)
@@ -113,9 +103,8 @@ class GradingExecute(Execute):
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._printed, self._kernel_ready, self._log = {}, False, None
+        self._printed, self._kernel_ready, self._log, self._scratch = {}, False, None, None
         run = self.run = Run()
-        self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=self.scratch_root or None))
         started = self._started = time.perf_counter()
         self._deadline = time.monotonic() + self.notebook_timeout
         try:
@@ -129,7 +118,8 @@ class GradingExecute(Execute):
             if self._log is not None:
                 self._log.close()
                 self._report_kernel_output()
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _report_kernel_output(self) -> None:
         """Copy the start of what the kernel wrote to its stdout and stderr into this worker's log."""
@@ -141,6 +131,10 @@ class GradingExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
+        server = forkserver.shared(self.scratch_root) if self.sandboxed else None
+        self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=server.folder if server
+                                              else self.scratch_root or None))
+        self._scratch.chmod(0o711)      # the fork server reaches the job's folders inside
         work, channel = self._scratch / "work", self._scratch / "channel"
         shutil.copytree(self.resources["metadata"]["path"], work, symlinks=True)
         channel.mkdir()
@@ -148,7 +142,7 @@ class GradingExecute(Execute):
             bwrap.prepare(folder)
         km.transport, km.ip = "ipc", str(channel / "kernel")
         km.connection_file = str(channel / "connection.json")
-        km.work, km.channel, km.sandboxed, km.files = work, channel, self.sandboxed, matplotlib_font_cache()
+        km.work, km.channel, km.fork_server = work, channel, server
         km.limits = bwrap.Limits(memory_mib=self.memory_mib, cpu_seconds=10 * self.timeout)
         km.output = self._log = open(self._scratch / "kernel.log", "w")
         self._channel = channel

@@ -112,12 +112,13 @@ def record(target: Gradebook, grades: dict, assignment: str, student: str, revie
     for name, notebook in grades["notebooks"].items():
         kept = target.find_submission_notebook(name, assignment, student)
         kept.late_submission_penalty = notebook["late_penalty"]
+        cells, comments = {g.name: g for g in kept.grades}, {c.name: c for c in kept.comments}
         for cell, (auto_score, needs_manual_grade) in notebook["grades"].items():
-            grade = target.find_grade(cell, name, assignment, student)
+            grade = cells[cell]
             grade.auto_score = auto_score
             grade.needs_manual_grade = review if grade.manual_score is not None else needs_manual_grade
         for cell, comment in notebook["comments"].items():
-            target.find_comment(cell, name, assignment, student).auto_comment = comment
+            comments[cell].auto_comment = comment
     target.db.commit()
 
 

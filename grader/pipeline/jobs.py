@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook
-from nbgrader.converters import Autograde
+from nbgrader import utils
+from nbgrader.converters import Autograde, BaseConverter
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
@@ -214,10 +215,27 @@ def _not_run(run: Run) -> str:
     return f"{run.not_run} later cell(s) not run: {run.stopped}" if run.not_run else ""
 
 
+class OnePassAutograde(Autograde):
+    """nbgrader's Autograde with its two passes over a notebook made one: its sanitizing
+    preprocessors, then its grading ones, on one read of the submitted notebook (nbgrader reads,
+    validates and writes the notebook in between). The cells' metadata is checked once, at the
+    end, as `_grade` checked the submission's before."""
+
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        self.log.info("Sanitizing and autograding %s", notebook_filename)
+        self._sanitizing = True     # read from submitted/, write to autograded/
+        self.exporter._preprocessors = []
+        for preprocessor in [p for p in self.sanitize_preprocessors if p is not CheckCellMetadata] \
+                + self.autograde_preprocessors:
+            self.exporter.register_preprocessor(preprocessor)
+        with utils.setenv(NBGRADER_EXECUTION="autograde"):
+            BaseConverter.convert_single_notebook(self, notebook_filename)
+
+
 def _autograde(config):
     """Run nbgrader's Autograde: (None if it succeeded, else the errors it logged; the Run of its
     execution)."""
-    autograde = Autograde(coursedir=CourseDirectory(config=config), config=config)
+    autograde = OnePassAutograde(coursedir=CourseDirectory(config=config), config=config)
     with logged_errors() as logged:
         try:
             autograde.start()

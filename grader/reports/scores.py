@@ -5,7 +5,8 @@ import textwrap
 from dataclasses import dataclass, field
 
 import nbformat
-from nbgrader.api import MissingEntry
+from nbgrader.api import Grade, MissingEntry
+from sqlalchemy.orm import undefer
 
 from course_lib.checking import MISTAKE_MARK
 from grader import mistakes
@@ -128,23 +129,28 @@ def messages(cell) -> list:
     return [m for m in found if m]
 
 
-def read_submission(course, assignment, student, status: Status = None, detail: str = "") -> SubmissionResult:
-    """Scores, diagnoses and messages of one student's graded assignment.
+def read_submission(course, assignment, student, status: Status = None, detail: str = "",
+                    gradebook=None) -> SubmissionResult:
+    """Scores, diagnoses and messages of one student's graded assignment, from the course's
+    gradebook (or from `gradebook`, when it is open already).
 
     `status` is what grading said (the ledger's); without it, a graded notebook means
     "graded", else "missing notebook" (a submission folder without it) or "not submitted".
     Without a gradebook entry every exercise scores 0.
     """
+    if gradebook is None:
+        with course.gradebook() as gradebook:
+            return read_submission(course, assignment, student, status, detail, gradebook)
     graded = course.path("autograded", student, assignment.name, assignment.notebook)
-    with course.gradebook() as gradebook:
-        try:
-            notebook = gradebook.find_submission_notebook(assignment.topic, assignment.name, student)
-            grades = [(g.name, None if g.manual_score is None and g.auto_score is None else g.score, g.max_score)
-                      for g in notebook.grades]
-            comments = {c.name: c.manual_comment or "" for c in notebook.comments}
-        except MissingEntry:
-            cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
-            grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}
+    try:
+        notebook = gradebook.find_submission_notebook(assignment.topic, assignment.name, student)
+        rows = gradebook.db.query(Grade).filter(Grade.notebook_id == notebook.id).options(undefer(Grade.max_score))
+        grades = [(g.name, None if g.manual_score is None and g.auto_score is None else g.score, g.max_score)
+                  for g in rows]      # max_score loaded with the rows, not queried grade by grade
+        comments = {c.name: c.manual_comment or "" for c in notebook.comments}
+    except MissingEntry:
+        cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
+        grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}
     if status is None:
         folder = course.path("submitted", student, assignment.name)
         status = Status.GRADED if graded.exists() else Status.MISSING if folder.exists() else Status.NOT_SUBMITTED

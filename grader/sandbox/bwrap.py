@@ -8,6 +8,9 @@ repository's grader/ or solutions/, not another kernel's files. It has no networ
 namespace (every process it starts ends with it), a new session (no terminal to inject into),
 no environment variable of the grading process, and limits on memory, CPU time, processes and
 file size. Run by root, the kernel drops to user `nobody` inside the sandbox.
+
+Grading kernels are forked in such a sandbox by a fork server (`grader.sandbox.zygote`), which
+sees a whole worker's kernel folders and gives each kernel its own namespaces and file system.
 """
 import os
 import shutil
@@ -21,6 +24,8 @@ import course_lib
 HOME = "/home/student"
 NOBODY = 65534
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "mime.types")
+PRLIMIT_OPTIONS = {"RLIMIT_AS": "as", "RLIMIT_CPU": "cpu", "RLIMIT_NPROC": "nproc", "RLIMIT_FSIZE": "fsize",
+                   "RLIMIT_CORE": "core"}
 KEPT_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")     # how this machine's BLAS must run
 
 
@@ -41,18 +46,26 @@ def unavailable():
                            capture_output=True, text=True)
     if probe.returncode != 0:
         return f"bwrap cannot make a sandbox here: {probe.stderr.strip()[:300]}"
+    nested = ["unshare", "--user", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "/bin/true"]
+    probe = subprocess.run(command(nested, work=None, channel=None, limits=Limits(256, 5)), capture_output=True, text=True)
+    if probe.returncode != 0:
+        return ("a process in the sandbox cannot make namespaces of its own, which each grading kernel gets "
+                f"(unprivileged user namespaces may be off or restricted): {probe.stderr.strip()[:300]}")
     return None
 
 
-def command(argv, *, work, channel, limits: Limits, environment=None, files=None) -> list:
+def command(argv, *, work, channel, limits: Limits, environment=None, files=None, fork_server=False) -> list:
     """`argv` wrapped to run in a sandbox. `work`: the folder it runs in (read-write, seen as
     HOME/work); `channel`: a folder it sees read-write at the same path; `environment`: its
-    variables besides HOME, PATH and LANG; `files`: {path inside: file outside}, read-only."""
+    variables besides HOME, PATH and LANG; `files`: {path inside: file outside}, read-only.
+    `fork_server`: `argv` is `grader.sandbox.zygote`'s server, which, run by root, mounts /proc
+    and becomes nobody itself (it must keep /proc whole to give each kernel its own)."""
     root = os.geteuid() == 0
     options = ["bwrap", "--die-with-parent", "--new-session", "--clearenv"]
     options += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     options += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root else ["--unshare-user"]
-    options += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    options += ["--cap-add", "CAP_SYS_ADMIN", "--dir", "/proc"] if root and fork_server else ["--proc", "/proc"]
+    options += ["--ro-bind", "/usr", "/usr", "--dev", "/dev"]
     binds = [(f"/etc/{name}", "--ro-bind") for name in ETC if os.path.exists(f"/etc/{name}")]
     binds += [(folder, "--ro-bind") for folder in sorted({sys.base_prefix, sys.prefix, course_lib.__path__[0]})
               if not folder.startswith("/usr/")]
@@ -72,12 +85,17 @@ def command(argv, *, work, channel, limits: Limits, environment=None, files=None
     variables = {"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
                  **{k: os.environ[k] for k in KEPT_VARIABLES if k in os.environ}, **(environment or {})}
     options += [arg for name, value in variables.items() for arg in ("--setenv", name, value)]
-    processes = limits.processes if root else _processes_of_user() + limits.processes
-    rlimits = ["prlimit", f"--as={limits.memory_mib * 2**20}", f"--cpu={limits.cpu_seconds}",
-               f"--nproc={processes}", f"--fsize={limits.file_mib * 2**20}", "--core=0", "--"]
+    prlimit = ["prlimit", *(f"--{PRLIMIT_OPTIONS[name]}={value}" for name, value in rlimits(limits).items()), "--"]
     nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
-              "--bounding-set=-all", "--no-new-privs", "--"] if root else []
-    return options + ["--", *rlimits, *nobody, *argv]
+              "--bounding-set=-all", "--no-new-privs", "--"] if root and not fork_server else []
+    return options + ["--", *prlimit, *nobody, *argv]
+
+
+def rlimits(limits: Limits) -> dict:
+    """{name in `resource`: value} of the resource limits of a sandboxed process."""
+    processes = limits.processes if os.geteuid() == 0 else _processes_of_user() + limits.processes
+    return {"RLIMIT_AS": limits.memory_mib * 2**20, "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_NPROC": processes,
+            "RLIMIT_FSIZE": limits.file_mib * 2**20, "RLIMIT_CORE": 0}
 
 
 def _folders_above(paths) -> list:

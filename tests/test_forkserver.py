@@ -44,7 +44,7 @@ def kernel(server, name: str, code: str) -> tuple:
     for folder in (work, channel):
         folder.mkdir(parents=True)
         bwrap.prepare(folder)
-    scratch.chmod(0o711)
+    bwrap.passable(scratch)
     (work / "submission.ipynb").write_text("{}")
     write_connection_file(str(channel / "connection.json"), transport="ipc", ip=str(channel / "kernel"))
     (channel / "connection.json").chmod(0o644)
@@ -76,6 +76,7 @@ def test_a_forked_kernel_sees_its_own_job_only_and_keeps_nothing(server):
         assert "left-by-the-first" not in seen["tmp"] + seen["shm"]      # private /tmp and /dev/shm
         assert seen["memory"] == 1536 * 2**20
     assert first["random"] != second["random"]      # NumPy's global generator is seeded afresh
+    assert all(folder.stat().st_mode & 0o007 == 0 for folder in (server.folder, server.folder / "first"))  # no other user
     assert not running("sleep 600")
 
 

@@ -134,7 +134,7 @@ class GradingExecute(Execute):
         server = forkserver.shared(self.scratch_root) if self.sandboxed else None
         self._scratch = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=server.folder if server
                                               else self.scratch_root or None))
-        self._scratch.chmod(0o711)      # the fork server reaches the job's folders inside
+        bwrap.passable(self._scratch)      # the fork server reaches the job's folders inside
         work, channel = self._scratch / "work", self._scratch / "channel"
         shutil.copytree(self.resources["metadata"]["path"], work, symlinks=True)
         channel.mkdir()

@@ -31,7 +31,7 @@ class ForkServerFailed(RuntimeError):
 class ForkServer:
     def __init__(self, scratch_root: str):
         self.folder = Path(tempfile.mkdtemp(prefix="course-kernels-", dir=scratch_root or None))
-        self.folder.chmod(0o711)
+        bwrap.passable(self.folder)
         control = self.folder / "control"
         control.mkdir(mode=0o700)
         if os.geteuid() == 0:

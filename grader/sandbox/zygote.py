@@ -174,7 +174,8 @@ def _run_kernel(request: dict, log: int) -> None:
 
 def _drop_capabilities() -> None:
     """Leave the bounding set empty and clear every capability this user namespace gave."""
-    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    with open("/proc/sys/kernel/cap_last_cap") as file:
+        last = int(file.read())
     for capability in range(last + 1):
         _prctl(PR_CAPBSET_DROP, capability)
     header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)

@@ -2,7 +2,8 @@
 
 All helpers draw on a Matplotlib Axes you pass in; `figure` makes them and `show`
 displays the result. While grading nothing is displayed, so figures cost next to nothing there:
-one small Axes stands in for a whole grid, the drawing helpers (contours, paths, path_panels, curves,
+one small Axes stands in for a whole grid (made ahead of time by a grading kernel's fork server,
+see `make_spares`), the drawing helpers (contours, paths, path_panels, curves,
 add_legend, histogram) return at once, and `show` only closes.
 """
 import functools
@@ -23,13 +24,27 @@ def _drawn_only_when_displayed(draw):
     return draw_unless_grading
 
 
+_spares = []        # blank (Figure, Axes) pairs made before any notebook ran, for `figure` while grading
+
+
+def make_spares(count: int) -> None:
+    """Make `count` blank figures for `figure` to hand out while grading, one per call. A grading
+    kernel's fork server makes them once, before it forks any kernel: each kernel starts with
+    copies of its own, and spends nothing on the first `count` figures of its notebook."""
+    from matplotlib.figure import Figure
+
+    for _ in range(count):
+        fig = Figure()
+        _spares.append((fig, fig.add_subplot()))
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 4.0):
     """A figure with a grid of axes; returns (fig, axes) with axes flattened to a 1-D array.
 
     While grading, one Axes stands in for every cell of the grid (the figure is never shown).
     """
     if is_grading():
-        fig, ax = plt.subplots()
+        fig, ax = _spares.pop() if _spares else plt.subplots()
         return fig, np.array([ax] * (ncols * nrows), dtype=object)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     return fig, axes.ravel()

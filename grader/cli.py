@@ -1,4 +1,8 @@
-"""`course`: the instructor's command line, a thin layer over grader's pipeline steps."""
+"""`course`: the instructor's command line, a thin layer over grader's pipeline steps.
+
+Each command imports the steps it runs when it runs: `course check` need not wait for nbgrader,
+Dask and Matplotlib to load, nor a local cluster's workers, which import this module as they
+start, for what only the grading process uses."""
 import argparse
 import os
 import shutil
@@ -6,27 +10,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-from grader.reports import feedback as feedback_page
-from grader.reports import report
-from grader.reports import similarity as answer_similarity
-from grader.reports import export as grades_export
 from grader.pipeline.assignments import REPO, select
-from grader.pipeline import gradebook
-from grader.pipeline.classgrade import Ledger, class_results, grade_class, unusable_ids
-from grader.pipeline.classgrade import release as release_assignments
-from grader.pipeline.cluster import ClusterProblem
-from grader.pipeline.gradebook import DatabaseInUse
-from grader.pipeline.coursedir import CourseDir, NbgraderFailed
-from grader.authoring.bundle import BundleRefused, build_bundle
-from grader.authoring.fixtures import write_fixtures
-from grader.pipeline.jobs import GradingLimits
 from grader.pipeline.status import Status
-from grader.sandbox import bwrap
-from course_lib.selfcheck import check_path
-from grader.authoring.sample_class import build_submissions
-from grader.reports.scores import printable, table
+from grader.reports.export import FORMATS as EXPORT_FORMATS
 
 DEMO_DIR = REPO / ".work" / "demo"
 BUNDLE_DIR = REPO / ".work" / "bundle"
@@ -46,6 +32,8 @@ DEMO_LEGEND = ("ada: every answer right · ben, chloe: catalogued mistakes, one 
 
 def release(args) -> None:
     """Generate the student release in notebooks/ from solutions/ with nbgrader."""
+    from grader.pipeline.coursedir import CourseDir
+
     repo = CourseDir(REPO)
     for assignment in select(args.assignments):
         repo.generate(assignment)
@@ -54,12 +42,16 @@ def release(args) -> None:
 
 def fixtures(args) -> None:
     """Regenerate the visible checks' stored values from the reference and the mistakes."""
+    from grader.authoring.fixtures import write_fixtures
+
     for path in write_fixtures(sorted({a.topic for a in select(args.assignments)})):
         print(f"wrote {path.relative_to(REPO)}")
 
 
 def bundle(args) -> None:
     """Write the archive to hand to students: release notebooks, a wheel of course_lib, a README."""
+    from grader.authoring.bundle import BundleRefused, build_bundle
+
     try:
         archive = build_bundle(args.out, select(args.assignments))
     except BundleRefused as refusal:
@@ -68,8 +60,10 @@ def bundle(args) -> None:
         print(f"wrote {archive}:\n  " + "\n  ".join(written.namelist()))
 
 
-def class_folder(path: Path, timeout: int = 60) -> CourseDir:
+def class_folder(path: Path, timeout: int = 60):
     """The course directory at `path`, which must hold submitted/<student>/<assignment>/."""
+    from grader.pipeline.coursedir import CourseDir
+
     course = CourseDir(path, timeout=timeout)
     if not course.path("submitted").is_dir():
         raise SystemExit(f"{course.root} has no submitted/ folder (expected submitted/<student>/<assignment>/).")
@@ -91,6 +85,10 @@ def submitted_assignments(course, names) -> list:
 
 def grade(args) -> None:
     """Grade a class folder in parallel: gradebook, feedback, report (only what changed)."""
+    from grader.pipeline import gradebook
+    from grader.pipeline.classgrade import grade_class, unusable_ids
+    from grader.reports.scores import printable
+
     course = class_folder(args.course_dir, args.timeout)
     if args.db and args.db != course.db_url:
         moved = ""
@@ -115,13 +113,17 @@ def grade(args) -> None:
         sys.exit("\n" + "\n".join(problems))
 
 
-def limits(args) -> GradingLimits:
+def limits(args):
     """The grading limits the options ask for (the notebook's budget defaults to 5 cell timeouts)."""
+    from grader.pipeline.jobs import GradingLimits
+
     return GradingLimits(args.timeout, args.notebook_timeout or 5 * args.timeout, args.memory, sandboxed(args))
 
 
 def sandboxed(args) -> bool:
     """Whether to grade in sandboxes: stop when they cannot be made, warn when refused."""
+    from grader.sandbox import bwrap
+
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs unconfined, as you. These results are not protected "
               "against hostile code (see the README, \"What grading protects against\").", file=sys.stderr)
@@ -134,6 +136,8 @@ def sandboxed(args) -> bool:
 
 
 def print_report(course, results) -> None:
+    from grader.reports import report
+
     paths = report.write_report(results, course.root / "course_grade", course.db_url, course.path("feedback"))
     print(report.summary(results))
     print(f"\nReport: {paths['html']}\nScores: {paths['csv']}\nFeedback: {course.path('feedback')}/<student>/"
@@ -142,12 +146,17 @@ def print_report(course, results) -> None:
 
 def printable_url(url: str) -> str:
     """A gradebook's URL fit to print: an SQLite file's path, a server's URL without its password."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     return parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string(hide_password=True)
 
 
 def feedback(args) -> None:
     """Rewrite every feedback page and the class report from the gradebook (after manual grading, say)."""
+    from grader.pipeline.classgrade import class_results
+    from grader.reports import feedback as feedback_page
+
     course = class_folder(args.course_dir)
     assignments = submitted_assignments(course, args.assignments)
     by_name = {a.name: a for a in assignments}
@@ -163,6 +172,9 @@ def feedback(args) -> None:
 
 def similarity(args) -> None:
     """Rank pairs of students by the answers they share beyond the release: a reason to look, not evidence."""
+    from grader.reports import similarity as answer_similarity
+    from grader.reports.scores import printable
+
     course = class_folder(args.course_dir)
     assignment = select([args.assignment])[0]
     release = course.path("release", assignment.name, assignment.notebook)
@@ -183,6 +195,9 @@ def similarity(args) -> None:
 
 def export(args) -> None:
     """Write the class's grades from its gradebook as a CSV: Canvas's gradebook import, or nbgrader's columns."""
+    from grader.pipeline.classgrade import class_results
+    from grader.reports import export as grades_export, report
+
     course = class_folder(args.course_dir)
     if not course.has_gradebook():
         sys.exit(f"{course.root} has no gradebook ({printable_url(course.db_url)}): grade the class first "
@@ -196,11 +211,18 @@ def export(args) -> None:
 
 def check(args) -> None:
     """Run a notebook's visible checks (no hidden tests) and print each exercise's status."""
+    from course_lib.selfcheck import check_path
+
     sys.exit(check_path(args.path))
 
 
 def demo(args) -> None:
     """Release, build a sample class, grade it, write feedback and the report."""
+    from grader.authoring.sample_class import build_submissions
+    from grader.pipeline.classgrade import Ledger, grade_class, release as release_assignments
+    from grader.pipeline.coursedir import CourseDir
+    from grader.reports.scores import table
+
     if args.dir.exists():
         shutil.rmtree(args.dir)
     course = CourseDir(args.dir, timeout=args.timeout).create()
@@ -288,7 +310,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help=export.__doc__)
     s.add_argument("course_dir", type=Path, help="a class folder graded by `course grade`")
     s.add_argument("assignments", **names)
-    s.add_argument("--format", choices=grades_export.FORMATS, default="canvas",
+    s.add_argument("--format", choices=EXPORT_FORMATS, default="canvas",
                    help="canvas: Canvas's gradebook import; nbgrader: the class report's scores.csv (default canvas)")
     s.add_argument("--out", type=Path, help="the CSV to write (default CLASS/course_grade/FORMAT.csv)")
     s.set_defaults(run=export)
@@ -315,5 +337,11 @@ def main(argv=None) -> None:
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     try:
         args.run(args)
-    except (NbgraderFailed, ClusterProblem, DatabaseInUse) as failure:
-        sys.exit(str(failure))
+    except Exception as failure:
+        from grader.pipeline.cluster import ClusterProblem
+        from grader.pipeline.coursedir import NbgraderFailed
+        from grader.pipeline.gradebook import DatabaseInUse
+
+        if isinstance(failure, (NbgraderFailed, ClusterProblem, DatabaseInUse)):
+            sys.exit(str(failure))
+        raise

@@ -51,7 +51,7 @@ def test_each_catalogued_mistake_loses_points_and_is_named(assignment, graded_cl
 
 
 def test_a_crashing_function_costs_only_its_own_points(assignment, graded_class):
-    _, results = graded_class(assignment)
+    course, results = graded_class(assignment)
     broken = first_function(solution_answers(assignment.source))
     dependents = {name for name, deps in builds_on(assignment.topic).items() if broken in deps}
     for e in results["raises"].exercises:
@@ -59,6 +59,12 @@ def test_a_crashing_function_costs_only_its_own_points(assignment, graded_class)
             assert e.score == 0.0 and any("ValueError" in d for d in e.diagnoses), e.diagnoses
         elif e.score is not None and e.name not in dependents:
             assert e.score == e.max_score, f"{e.name} lost points because another function raised"
+    graded = nbformat.read(course.path("autograded", "raises", assignment.name, assignment.notebook), as_version=4)
+    tracebacks = ["".join(o.traceback) for c in graded.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "error" and o.ename == "ValueError"]
+    assert tracebacks, "no cell of the graded notebook shows the ValueError"
+    for traceback in tracebacks:     # plain: each frame's line, no source around it
+        assert "raise ValueError('I gave up on this one')" in traceback and "---->" not in traceback, traceback
 
 
 def test_a_missing_notebook_scores_zero_and_is_reported(assignment, graded_class):

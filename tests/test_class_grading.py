@@ -57,6 +57,30 @@ def test_the_gradebook_is_the_same_with_one_or_two_workers(graded):
     assert len(gradebook_dump(two)) == len(CLASS) * 6
 
 
+def test_the_jobs_of_a_worker_share_one_engine_and_each_writes_its_own_gradebook(graded, tmp_path):
+    from nbgrader.api import Gradebook
+    from grader.pipeline import gradebook
+    from grader.pipeline.coursedir import COURSE_ID
+
+    course, _ = graded
+    template = gradebook.template(course.db_url)
+    engines = []
+    for job in ("first", "second"):
+        path = tmp_path / f"{job}.db"
+        path.write_bytes(template)
+        with gradebook.worker_engine(path):
+            for _ in range(2):
+                with Gradebook(f"sqlite:///{path}", COURSE_ID) as book:
+                    engines.append(book.engine)
+                    book.update_or_create_student(job)
+            with Gradebook(course.db_url, COURSE_ID) as other:     # any other database: an engine of its own
+                assert other.engine is not engines[0]
+    assert all(engine is engines[0] for engine in engines)
+    for job in ("first", "second"):
+        with Gradebook(f"sqlite:///{tmp_path / f'{job}.db'}", COURSE_ID) as book:
+            assert [s.id for s in book.students] == [job]
+
+
 def test_a_rerun_grades_nothing_and_a_changed_submission_alone(graded):
     course, _ = graded
     before = graded_times(course)

@@ -210,6 +210,21 @@ def test_log_ticks_are_plain_numbers_on_a_narrow_span_and_powers_of_ten_on_a_wid
     matplotlib.pyplot.close(fig)
 
 
+def test_while_grading_figures_come_from_the_spares_made_ahead_then_afresh(monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from course_lib import plotting
+    monkeypatch.setattr(plotting, "_spares", [])
+    plotting.make_spares(2)
+    spares = [fig for fig, _ in plotting._spares]
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    handed = [plotting.figure(ncols=2) for _ in range(3)]
+    assert [fig for fig, _ in handed[:2]] == spares[::-1] and handed[2][0] not in spares
+    assert all(axes[0] is axes[1] and axes[0].figure is fig and not axes[0].lines for fig, axes in handed)
+    for fig, _ in handed:
+        plotting.show(fig)
+
+
 def test_figures_cost_next_to_nothing_while_grading(monkeypatch):
     """Under grading one Axes stands in for a grid and the plotting helpers draw nothing; a student's
     session gets the whole grid, drawn."""

@@ -11,17 +11,19 @@ import pytest
 from jupyter_client.connect import write_connection_file
 from test_sandbox import needs_bwrap
 
-from grader.sandbox import bwrap, forkserver
+from grader.sandbox import bwrap, forkserver, zygote
 
 PROBE = r"""
-import json, os, resource, subprocess, numpy
+import gc, json, os, resource, subprocess, numpy
+from course_lib import plotting
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 jobs = os.environ["JOBS"]
 seen = {"uid": os.getuid(), "pid": os.getpid(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
         "capabilities": [status[k].strip() for k in ("CapEff", "CapPrm", "CapBnd")],
         "work": sorted(os.listdir(".")), "jobs": sorted(os.listdir(jobs)) if os.path.isdir(jobs) else None,
         "tmp": sorted(os.listdir("/tmp")), "shm": sorted(os.listdir("/dev/shm")),
-        "memory": resource.getrlimit(resource.RLIMIT_AS)[0], "random": numpy.random.random()}
+        "memory": resource.getrlimit(resource.RLIMIT_AS)[0], "random": numpy.random.random(),
+        "frozen": gc.get_freeze_count(), "spare figures": len(plotting._spares)}
 for folder in ("/tmp", "/dev/shm"):
     open(f"{folder}/left-by-the-first", "w").close()
 subprocess.Popen(["sleep", "600"], start_new_session=True)
@@ -75,6 +77,7 @@ def test_a_forked_kernel_sees_its_own_job_only_and_keeps_nothing(server):
         assert seen["jobs"] == [name]       # no classmate, no control socket
         assert "left-by-the-first" not in seen["tmp"] + seen["shm"]      # private /tmp and /dev/shm
         assert seen["memory"] == 1536 * 2**20
+        assert seen["frozen"] > 0 and seen["spare figures"] == zygote.SPARE_FIGURES     # made once, by the server
     assert first["random"] != second["random"]      # NumPy's global generator is seeded afresh
     assert all(folder.stat().st_mode & 0o007 == 0 for folder in (server.folder, server.folder / "first"))  # no other user
     assert not running("sleep 600")

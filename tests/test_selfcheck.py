@@ -63,6 +63,15 @@ def test_cli_on_a_solutions_notebook_reports_every_exercise_passed():
         (str(i), str(len(EXERCISES)), name) for i, name in enumerate(EXERCISES, 1)], done.stderr
 
 
+def test_the_command_line_loads_the_grading_pipeline_only_for_the_commands_that_use_it():
+    """`course check` and a local cluster's workers, which import the command line as they start,
+    do not wait for nbgrader, Dask and Matplotlib."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, grader.cli; print(sorted({m.split('.')[0] for m in "
+                             "sys.modules} & {'nbgrader', 'distributed', 'matplotlib', 'sqlalchemy', 'jinja2'}))"],
+                            capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
 def test_cli_on_a_folder_with_the_blank_release_reports_nothing_attempted(tmp_path):
     for folder in ("00_notes", FIRST.name):
         (tmp_path / folder).mkdir()

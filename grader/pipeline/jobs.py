@@ -137,7 +137,7 @@ def grade_job(job: Job, files: dict, template: bytes, settings: Settings) -> Out
                        f"(fingerprint {course_fingerprint()[:12]}, expected {settings.course[:12]}): install the same "
                        "version of the course on every worker")
     root = Path(tempfile.mkdtemp(prefix="course-job-", dir=settings.scratch_root or None))
-    with captured_log() as log:
+    with captured_log() as log, gradebook.worker_engine(root / "gradebook.db"):
         try:
             outcome = _grade(_course_folder(root, job, files, template, settings), root, job)
         except Exception as error:     # a bug of ours must not stop the class
@@ -172,7 +172,7 @@ def _course_folder(root: Path, job: Job, files: dict, template: bytes, settings:
     config.GradingExecute.checks = hidden_calls(SOLUTIONS / job.assignment / job.notebook)
     config.Autograde.force = True
     config.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                                LimitOutput, SaveAutoGrades, AssignLatePenalties]
     if job.extension_seconds is not None:
         with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as book:
             gradebook.grant_extension(book, job.assignment, job.student, job.extension_seconds)
@@ -218,8 +218,9 @@ def _not_run(run: Run) -> str:
 class OnePassAutograde(Autograde):
     """nbgrader's Autograde with its two passes over a notebook made one: its sanitizing
     preprocessors, then its grading ones, on one read of the submitted notebook (nbgrader reads,
-    validates and writes the notebook in between). The cells' metadata is checked once, at the
-    end, as `_grade` checked the submission's before."""
+    validates and writes the notebook in between). Its check of the cells' metadata is left
+    out: `_grade` made it on the submission before, and the graded cells' metadata is then
+    taken from the gradebook."""
 
     def convert_single_notebook(self, notebook_filename: str) -> None:
         self.log.info("Sanitizing and autograding %s", notebook_filename)

@@ -5,13 +5,13 @@ student x assignment, as grader.pipeline.classgrade.class_results gives them) an
 grader.reports.report.read_gradebook_columns's mapping (names and late penalties), or None.
 A grade is in points: the total minus the late penalty, at least 0 (`nbgrader export`'s `score`).
 Every cell goes through report.export_text, so a student id or name that a spreadsheet would read
-as a formula (= + - @) starts with a quote.
+as a formula (= + - @) starts with a quote. `report` (Matplotlib, nbgrader) is imported when a CSV
+is written, so that the command line can offer FORMATS without loading it.
 """
 import csv
 from pathlib import Path
 
 from grader.pipeline.status import Status
-from grader.reports import report
 
 # Canvas's gradebook import: these identification columns, in this order, then one column per
 # assignment named by its title (a title Canvas does not know yet creates the assignment). The
@@ -43,6 +43,8 @@ def write_canvas_csv(results, path, gradebook_rows=None) -> Path:
     them). A cell is the points earned, blank where there is nothing to grade (not submitted,
     grading failed), so Canvas leaves that grade as it is.
     """
+    from grader.reports import report
+
     assignments = sorted({r.assignment for r in results})
     totals = {a: max(r.max_total for r in results if r.assignment == a) for a in assignments}
     grades = {(r.student, r.assignment): None if r.status in UNGRADED else score(r, gradebook_rows) for r in results}
@@ -59,6 +61,8 @@ def write_canvas_csv(results, path, gradebook_rows=None) -> Path:
 
 def write(results, path, format: str, gradebook_rows=None) -> Path:
     """Write `results` as `format` ("canvas", or "nbgrader": the class report's scores.csv) to `path`."""
+    from grader.reports import report
+
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     if format == "canvas":
         return write_canvas_csv(results, path, gradebook_rows)

@@ -5,12 +5,12 @@ import textwrap
 from dataclasses import dataclass, field
 
 import nbformat
-from nbgrader.api import Grade, MissingEntry
-from sqlalchemy.orm import undefer
+from nbgrader.api import Comment, Grade, MissingEntry
 
 from course_lib.checking import MISTAKE_MARK
 from grader import mistakes
 from grader.pipeline.execute import REPORT_MIME
+from grader.pipeline.gradebook import named_rows
 from grader.pipeline.status import Status
 
 MISTAKE_LINE = re.compile(re.escape(MISTAKE_MARK) + r" (?P<title>[^\n\[\]]{1,200}) \[(?P<key>\w{1,80})\]")
@@ -144,10 +144,9 @@ def read_submission(course, assignment, student, status: Status = None, detail: 
     graded = course.path("autograded", student, assignment.name, assignment.notebook)
     try:
         notebook = gradebook.find_submission_notebook(assignment.topic, assignment.name, student)
-        rows = gradebook.db.query(Grade).filter(Grade.notebook_id == notebook.id).options(undefer(Grade.max_score))
-        grades = [(g.name, None if g.manual_score is None and g.auto_score is None else g.score, g.max_score)
-                  for g in rows]      # max_score loaded with the rows, not queried grade by grade
-        comments = {c.name: c.manual_comment or "" for c in notebook.comments}
+        grades = [(name, None if g.manual_score is None and g.auto_score is None else g.score, g.max_score)
+                  for name, g in named_rows(gradebook, Grade, notebook).items()]
+        comments = {name: c.manual_comment or "" for name, c in named_rows(gradebook, Comment, notebook).items()}
     except MissingEntry:
         cells = gradebook.find_notebook(assignment.topic, assignment.name).grade_cells
         grades, comments = [(c.name, 0.0, c.max_score) for c in cells], {}

@@ -18,6 +18,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
 AGENT = "import course_lib.grading_agent; course_lib.grading_agent.start()"
+END_POLL_SECONDS = 0.005        # between looks at a kernel that was told to end
 ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONNOUSERSITE": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
@@ -54,7 +55,7 @@ class GradingKernelManager(AsyncKernelManager):
     @property
     def kernel_spec(self):
         argv = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                f"--IPKernelApp.exec_lines={AGENT}", "--HistoryManager.enabled=False"]
+                f"--IPKernelApp.exec_lines={AGENT}", "--HistoryManager.enabled=False", "--InteractiveShell.xmode=Plain"]
         return KernelSpec(argv=argv, display_name="grading kernel", language="python", interrupt_mode="message")
 
     def format_kernel_cmd(self, extra_arguments=None) -> list:
@@ -66,6 +67,11 @@ class GradingKernelManager(AsyncKernelManager):
         return self.fork_server.kernel_command(argv[argv.index("ipykernel_launcher") + 1:]
                                                + ["--IPKernelApp.parent_handle=1"], work=self.work,
                                                channel=self.channel, limits=self.limits)
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        """Wait for the kernel's process to end, looking every few milliseconds: jupyter_client looks
+        every 0.1 s, and a killed kernel is gone long before, while its worker sits idle."""
+        await super()._async_wait(pollinterval=END_POLL_SECONDS)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw.update(stdout=self.output, stderr=self.output, cwd=str(self.work))

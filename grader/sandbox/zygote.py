@@ -19,6 +19,7 @@ Two commands, standard library only:
 long as the kernel does and exits with its status; killing it kills the kernel.
 """
 import ctypes
+import gc
 import json
 import os
 import select
@@ -36,6 +37,7 @@ MAX_REQUEST = 1 << 16           # bytes of one request
 LIBC = ctypes.CDLL(None, use_errno=True)
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.debugger", "psutil", "pdb", "pydoc", "faulthandler",
                   "matplotlib.pyplot")
+SPARE_FIGURES = 12              # made for each kernel's plotting.figure: more than any lesson draws
 
 
 def _check(result: int, what: str) -> None:
@@ -66,6 +68,7 @@ def serve(control: str) -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_DUMPABLE, 0)      # nothing of the server is readable through /proc
     _preload()
+    gc.freeze()     # the kernels' collections then leave the server's objects, and their shared pages, alone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control)
     listener.listen(8)
@@ -80,7 +83,8 @@ def serve(control: str) -> None:
 
 
 def _preload() -> None:
-    """Import what a kernel, as it starts, and every lesson import, before any fork."""
+    """Import what a kernel, as it starts, and every lesson import, and make the lessons' blank
+    figures, before any fork."""
     import importlib
     import pkgutil
 
@@ -90,6 +94,9 @@ def _preload() -> None:
     matplotlib.use("Agg")
     for name in KERNEL_MODULES + tuple(f"course_lib.{m.name}" for m in pkgutil.iter_modules(course_lib.__path__)):
         importlib.import_module(name)
+    from course_lib import plotting
+
+    plotting.make_spares(SPARE_FIGURES)
 
 
 def _supervise(connection: socket.socket) -> None:

@@ -24,6 +24,11 @@ seen = {"uid": os.getuid(), "pid": os.getpid(), "pids": sorted(p for p in os.lis
         "tmp": sorted(os.listdir("/tmp")), "shm": sorted(os.listdir("/dev/shm")),
         "memory": resource.getrlimit(resource.RLIMIT_AS)[0], "random": numpy.random.random(),
         "frozen": gc.get_freeze_count(), "spare figures": len(plotting._spares)}
+try:
+    open(os.path.join(os.path.dirname(plotting.__file__), "planted.py"), "w").close()
+    seen["course_lib"] = "written"
+except OSError as refused:
+    seen["course_lib"] = type(refused).__name__
 for folder in ("/tmp", "/dev/shm"):
     open(f"{folder}/left-by-the-first", "w").close()
 subprocess.Popen(["sleep", "600"], start_new_session=True)
@@ -77,6 +82,7 @@ def test_a_forked_kernel_sees_its_own_job_only_and_keeps_nothing(server):
         assert seen["jobs"] == [name]       # no classmate, no control socket
         assert "left-by-the-first" not in seen["tmp"] + seen["shm"]      # private /tmp and /dev/shm
         assert seen["memory"] == 1536 * 2**20
+        assert seen["course_lib"] in ("PermissionError", "OSError")     # read-only, wherever it is installed
         assert seen["frozen"] > 0 and seen["spare figures"] == zygote.SPARE_FIGURES     # made once, by the server
     assert first["random"] != second["random"]      # NumPy's global generator is seeded afresh
     assert all(folder.stat().st_mode & 0o007 == 0 for folder in (server.folder, server.folder / "first"))  # no other user

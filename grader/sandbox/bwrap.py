@@ -67,8 +67,7 @@ def command(argv, *, work, channel, limits: Limits, environment=None, files=None
     options += ["--cap-add", "CAP_SYS_ADMIN", "--dir", "/proc"] if root and fork_server else ["--proc", "/proc"]
     options += ["--ro-bind", "/usr", "/usr", "--dev", "/dev"]
     binds = [(f"/etc/{name}", "--ro-bind") for name in ETC if os.path.exists(f"/etc/{name}")]
-    binds += [(folder, "--ro-bind") for folder in sorted({sys.base_prefix, sys.prefix, course_lib.__path__[0]})
-              if not folder.startswith("/usr/")]
+    binds += [(folder, "--ro-bind") for folder in installed() if not folder.startswith("/usr/")]
     binds += [(str(channel), "--bind")] if channel is not None else []
     size = str(limits.tmp_mib * 2**20)
     options += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp", "--perms", "0777", "--size", size, "--tmpfs", HOME]
@@ -89,6 +88,11 @@ def command(argv, *, work, channel, limits: Limits, environment=None, files=None
     nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
               "--bounding-set=-all", "--no-new-privs", "--"] if root and not fork_server else []
     return options + ["--", *prlimit, *nobody, *argv]
+
+
+def installed() -> list:
+    """The folders of this Python and of course_lib, which a sandbox shows read-only."""
+    return sorted({sys.base_prefix, sys.prefix, course_lib.__path__[0]})
 
 
 def rlimits(limits: Limits) -> dict:

@@ -66,7 +66,8 @@ class ForkServer:
         `kernel_argv`, run on the job's folders `work` and `channel` (both in `folder`)."""
         request = {"argv": kernel_argv, "jobs": str(self.folder),
                    "work": str(work), "channel": str(channel), "home": bwrap.HOME,
-                   "tmp_bytes": limits.tmp_mib * 2**20, "rlimits": bwrap.rlimits(limits)}
+                   "tmp_bytes": limits.tmp_mib * 2**20, "rlimits": bwrap.rlimits(limits),
+                   "installed": bwrap.installed()}
         return [sys.executable, "-I", "-S", str(ZYGOTE), "launch", str(self.control), json.dumps(request)]
 
     def close(self) -> None:

@@ -136,13 +136,18 @@ def _confine(request: dict) -> None:
             file.write(text)
     _mount(None, "/", flags=MS_REC | MS_PRIVATE)
     home, jobs = request["home"], request["jobs"]
-    work, channel = (os.open(request[name], os.O_PATH | os.O_DIRECTORY) for name in ("work", "channel"))
+    covered = (jobs, "/tmp", home, "/dev/shm")
+    # the job's folders, and Python and course_lib where they lie below a covered place (a clone in /tmp, say)
+    shown = [(request["work"], f"{home}/work"), (request["channel"], request["channel"])]
+    shown += [(path, path) for path in request["installed"] if any(os.path.commonpath([path, place]) == place
+                                                                   for place in covered)]
+    folders = [(os.open(source, os.O_PATH | os.O_DIRECTORY), place) for source, place in shown]
     size = f"size={request['tmp_bytes']}"
-    for place in (jobs, "/tmp", home, "/dev/shm"):
+    for place in covered:
         _mount("tmpfs", place, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" if place == jobs else f"{size},mode=0777")
-    for folder, place in ((work, f"{home}/work"), (channel, request["channel"])):
-        os.makedirs(place)
-        _mount(f"/proc/self/fd/{folder}", place, flags=MS_BIND)
+    for folder, place in folders:       # read-only mounts stay read-only
+        os.makedirs(place, exist_ok=True)
+        _mount(f"/proc/self/fd/{folder}", place, flags=MS_BIND | MS_REC)
         os.close(folder)
 
 

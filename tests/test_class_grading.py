@@ -14,6 +14,7 @@ from distributed import Client
 
 from grader.pipeline.assignments import REPO
 from grader.pipeline.classgrade import regrade_reason
+from grader.pipeline.cluster import connect
 from grader.pipeline.coursedir import CourseDir
 from grader.pipeline.jobs import KERNEL_STARTS, GradingLimits, Job
 from grader.authoring.sample_class import build_submissions
@@ -255,3 +256,9 @@ def test_a_rerun_regrades_for_new_limits_only_what_a_limit_stopped():
 def test_workers_and_a_scheduler_are_one_or_the_other(tmp_path):
     printed = course_command("grade", tmp_path, "--workers", 2, "--scheduler", "tcp://127.0.0.1:1", exit_code=2)
     assert "argument --scheduler: not allowed with argument --workers" in printed
+
+
+def test_a_local_clusters_workers_do_not_sample_their_stacks():
+    with connect(workers=1) as client:
+        callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+    assert callbacks and all("heartbeat" in names and "profile" not in names for names in callbacks.values())

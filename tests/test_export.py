@@ -64,7 +64,7 @@ def test_canvas_csv_has_the_documented_columns_and_points(graded):
 def test_nbgrader_format_is_the_class_reports_scores_csv(graded, tmp_path):
     course, results = graded
     out = tmp_path / "nbgrader.csv"
-    course_command("export", course.root, ASSIGNMENT.name, "--format", "nbgrader", "--out", out)
+    course_command("export", course.root, "--format", "nbgrader", "--out", out, ASSIGNMENT.name)
     reported = report.write_report(list(results.values()), tmp_path / "report", course.db_url)["csv"]
     exported = read_csv(out)
     assert exported == read_csv(reported)

@@ -145,7 +145,7 @@ def hostile_class(tmp_path_factory):
     course = CourseDir(tmp_path_factory.mktemp("hostile"), timeout=5).create()
     course.generate(ASSIGNMENT)
     write_class(course)
-    printed = course_command("grade", course.root, ASSIGNMENT.name, "--workers", 2, "--timeout", 5, "--memory", 1024,
+    printed = course_command("grade", course.root, "--workers", 2, "--timeout", 5, "--memory", 1024, ASSIGNMENT.name,
                              exit_code=1)     # one student folder cannot be graded under its name
     alone = CourseDir(tmp_path_factory.mktemp("honest"), timeout=5).create()
     alone.generate(ASSIGNMENT)

@@ -82,8 +82,8 @@ def main() -> None:
     print(f"course grade:               {ours_wall:8.1f} s", flush=True)
     unsandboxed_wall = timed(local + [str(unsandboxed.root), "--no-sandbox"], REPO)
     print(f"course grade --no-sandbox:  {unsandboxed_wall:8.1f} s", flush=True)
-    with dask_cluster(args.dir / "cluster", workers=2,
-                      worker_env={"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}) as cluster:  # the README's
+    no_profile = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}     # as the README starts lab workers
+    with dask_cluster(args.dir / "cluster", workers=2, worker_env=no_profile) as cluster:
         scheduler_wall = timed(course + [str(through_scheduler.root), "--scheduler", cluster.address], REPO)
     print(f"course grade --scheduler (a scheduler and 2 workers started by hand): {scheduler_wall:8.1f} s", flush=True)
     baseline_wall = sum(timed([sys.executable, "-m", "nbgrader", "autograde", assignment.name], baseline.root)
